@@ -1,0 +1,99 @@
+"""The one place that reads the environment.
+
+Every other module asks :func:`get_settings` instead of reading ``os.environ`` itself, so a newcomer can see
+every knob in one file and a test can change any of them with ``monkeypatch.setenv``.
+
+Reading the settings has one deliberate side effect: when the LLM backend is the offline model, it sets the
+environment variables that keep MLflow and chromadb from calling out to the internet (telemetry, MLflow's model
+catalogue). Those are ``setdefault``-ed, so a user who sets them explicitly wins.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BACKENDS = ("offline", "openai")
+
+#: Variables that keep MLflow (and friends) offline. Without them the first judge call spends 8-10 s fetching
+#: a model catalogue, and telemetry tries to phone home.
+OFFLINE_GUARDS = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_MODEL_CATALOG_URI": "",
+    "DO_NOT_TRACK": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+}
+
+
+class SettingsError(ValueError):
+    """A setting from the environment is invalid; the message names the variable and the accepted values."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    tracking_uri: str
+    experiment_name: str
+    llm_backend: str
+    llm_base_url: str | None
+    chat_model: str
+    embedding_model: str
+    judge_model: str
+    data_dir: Path
+    chroma_dir: Path
+    offline_faults: str
+    # Never printed: a repr of the settings ends up in logs and tracebacks.
+    llm_api_key: str | None = field(default=None, repr=False)
+
+    @property
+    def offline(self) -> bool:
+        return self.llm_backend == "offline"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment (cheap: no import of mlflow or any client library)."""
+    backend = _env("LLMOPS_LLM_BACKEND", "offline").lower()
+    if backend not in BACKENDS:
+        raise SettingsError(
+            f"LLMOPS_LLM_BACKEND={backend!r} is not a known backend; use one of: {', '.join(BACKENDS)} "
+            "('openai' means any OpenAI-compatible endpoint, set with LLMOPS_LLM_BASE_URL and OPENAI_API_KEY)."
+        )
+    base_url = os.environ.get("LLMOPS_LLM_BASE_URL") or None
+    api_key = os.environ.get("OPENAI_API_KEY") or None
+    if backend == "openai" and not api_key and not base_url:
+        raise SettingsError(
+            "LLMOPS_LLM_BACKEND=openai needs OPENAI_API_KEY (for OpenAI) or LLMOPS_LLM_BASE_URL "
+            "(for a compatible local server)."
+        )
+    default_chat = "offline-analyst" if backend == "offline" else "gpt-4o-mini"
+    default_embed = "offline-embed" if backend == "offline" else "text-embedding-3-small"
+    data_dir = Path(_env("LLMOPS_DATA_DIR", "data"))
+    settings = Settings(
+        tracking_uri=_env("LLMOPS_TRACKING_URI", _env("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")),
+        experiment_name=_env("LLMOPS_EXPERIMENT", "comment-analyzer"),
+        llm_backend=backend,
+        llm_base_url=base_url,
+        chat_model=_env("LLMOPS_CHAT_MODEL", default_chat),
+        embedding_model=_env("LLMOPS_EMBEDDING_MODEL", default_embed),
+        judge_model=_env("LLMOPS_JUDGE_MODEL", default_chat),
+        data_dir=data_dir,
+        chroma_dir=Path(_env("LLMOPS_CHROMA_DIR", ".chroma")),
+        offline_faults=_env("LLMOPS_OFFLINE_FAULTS", ""),
+        llm_api_key=api_key,
+    )
+    if settings.offline:
+        apply_offline_guards()
+    return settings
+
+
+def apply_offline_guards() -> None:
+    """Set (without overriding) the variables that keep MLflow, chromadb and HF libraries offline."""
+    for name, value in OFFLINE_GUARDS.items():
+        os.environ.setdefault(name, value)
