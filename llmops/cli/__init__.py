@@ -1,0 +1,19 @@
+"""The ``llmops`` command: one thin module per command group, each calling the library.
+
+Sub-commands import their heavy dependencies (mlflow, langchain, chromadb) inside the command function, so
+``llmops --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from llmops.cli import llm
+
+app = typer.Typer(
+    name="llmops",
+    help="Observable, versioned and testable LLM applications with MLflow.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(llm.app, name="llm")

@@ -1,0 +1,32 @@
+"""What every command group shares: the console and the way user errors end a command."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class UserError(Exception):
+    """An error the user caused and can fix; the CLI prints its message (no traceback) and exits 1."""
+
+
+def fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the library's user-facing errors into one clear line and a non-zero exit."""
+    from llmops.settings import SettingsError
+
+    try:
+        yield
+    except (UserError, SettingsError, FileNotFoundError) as exc:
+        fail(str(exc))

@@ -1,0 +1,58 @@
+"""Shared fixtures: tracking stores on real SQLite files, offline by default.
+
+Creating a SQLite MLflow store costs ~3 s (schema migrations), so most tests share the session store and
+use their own experiment; ``tmp_store`` gives a test a store of its own when it counts rows.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never reach the internet: force the offline backend and MLflow's offline guards before anything runs.
+os.environ["LLMOPS_LLM_BACKEND"] = "offline"
+os.environ.pop("OPENAI_API_KEY", None)
+os.environ.pop("LLMOPS_LLM_BASE_URL", None)
+from llmops.settings import apply_offline_guards  # noqa: E402
+
+apply_offline_guards()
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+def _use_store(uri: str) -> None:
+    import mlflow
+
+    os.environ["LLMOPS_TRACKING_URI"] = uri
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    mlflow.set_tracking_uri(uri)
+
+
+@pytest.fixture(scope="session")
+def session_store(tmp_path_factory) -> str:
+    """One SQLite tracking store for the whole test session (tests use their own experiments in it)."""
+    path = tmp_path_factory.mktemp("store") / "mlflow.db"
+    uri = f"sqlite:///{path}"
+    _use_store(uri)
+    return uri
+
+
+@pytest.fixture
+def tmp_store(tmp_path) -> str:
+    """A fresh SQLite tracking store for one test; the previous tracking URI is restored afterwards."""
+    import mlflow
+
+    previous = {k: os.environ.get(k) for k in ("LLMOPS_TRACKING_URI", "MLFLOW_TRACKING_URI")}
+    previous_uri = mlflow.get_tracking_uri()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    _use_store(uri)
+    yield uri
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    mlflow.set_tracking_uri(previous_uri)
