@@ -16,6 +16,12 @@ from pathlib import Path
 
 BACKENDS = ("offline", "openai")
 
+#: IBM's public copy of the Telco Customer Churn data (Apache-2.0); only fetched when the file is missing.
+TELCO_CHURN_URL = (
+    "https://raw.githubusercontent.com/IBM/telco-customer-churn-on-icp4d/master/data/Telco-Customer-Churn.csv"
+)
+TELCO_CHURN_SHA256 = "16320c9c1ec72448db59aa0a26a0b95401046bef5d02fd3aeb906448e3055e91"
+
 #: Variables that keep MLflow (and friends) offline. Without them the first judge call spends 8-10 s fetching
 #: a model catalogue, and telemetry tries to phone home.
 OFFLINE_GUARDS = {
@@ -44,6 +50,9 @@ class Settings:
     data_dir: Path
     chroma_dir: Path
     offline_faults: str
+    churn_data: Path
+    churn_data_url: str
+    churn_experiment: str
     # Never printed: a repr of the settings ends up in logs and tracebacks.
     llm_api_key: str | None = field(default=None, repr=False)
 
@@ -86,6 +95,9 @@ def get_settings() -> Settings:
         data_dir=data_dir,
         chroma_dir=Path(_env("LLMOPS_CHROMA_DIR", ".chroma")),
         offline_faults=_env("LLMOPS_OFFLINE_FAULTS", ""),
+        churn_data=Path(_env("CHURN_DATA", str(data_dir / "telco_churn.csv"))),
+        churn_data_url=_env("CHURN_DATA_URL", TELCO_CHURN_URL),
+        churn_experiment=_env("CHURN_EXPERIMENT", "churn"),
         llm_api_key=api_key,
     )
     if settings.offline:
