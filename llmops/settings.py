@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from llmops.errors import UserError
+
 BACKENDS = ("offline", "openai")
 
 #: IBM's public copy of the Telco Customer Churn data (Apache-2.0); only fetched when the file is missing.
@@ -34,7 +36,7 @@ OFFLINE_GUARDS = {
 }
 
 
-class SettingsError(ValueError):
+class SettingsError(UserError, ValueError):
     """A setting from the environment is invalid; the message names the variable and the accepted values."""
 
 
@@ -50,9 +52,11 @@ class Settings:
     data_dir: Path
     chroma_dir: Path
     offline_faults: str
+    tickets_db: Path
     churn_data: Path
     churn_data_url: str
     churn_experiment: str
+    churn_data_sha256: str
     # Never printed: a repr of the settings ends up in logs and tracebacks.
     llm_api_key: str | None = field(default=None, repr=False)
 
@@ -95,9 +99,11 @@ def get_settings() -> Settings:
         data_dir=data_dir,
         chroma_dir=Path(_env("LLMOPS_CHROMA_DIR", ".chroma")),
         offline_faults=_env("LLMOPS_OFFLINE_FAULTS", ""),
+        tickets_db=Path(_env("LLMOPS_TICKETS_DB", "tickets.db")),
         churn_data=Path(_env("CHURN_DATA", str(data_dir / "telco_churn.csv"))),
         churn_data_url=_env("CHURN_DATA_URL", TELCO_CHURN_URL),
         churn_experiment=_env("CHURN_EXPERIMENT", "churn"),
+        churn_data_sha256=_env("CHURN_DATA_SHA256", TELCO_CHURN_SHA256),
         llm_api_key=api_key,
     )
     if settings.offline:

@@ -8,12 +8,10 @@ from typing import Iterator
 import typer
 from rich.console import Console
 
+from llmops.errors import UserError
+
 console = Console()
 err_console = Console(stderr=True)
-
-
-class UserError(Exception):
-    """An error the user caused and can fix; the CLI prints its message (no traceback) and exits 1."""
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -24,9 +22,7 @@ def fail(message: str, code: int = 1) -> None:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the library's user-facing errors into one clear line and a non-zero exit."""
-    from llmops.settings import SettingsError
-
     try:
         yield
-    except (UserError, SettingsError, FileNotFoundError) as exc:
+    except UserError as exc:
         fail(str(exc))

@@ -1,0 +1,61 @@
+"""Search the knowledge base; every search is a RETRIEVER span whose outputs are MLflow ``Document``s.
+
+MLflow's retrieval judges (``RetrievalGroundedness``, ``RetrievalRelevance``) and our trace analysis read the
+documents from that span, so its shape matters: a list of ``{"page_content", "metadata", "id"}`` with the
+knowledge-base doc id in ``metadata["doc_id"]`` and the similarity in ``metadata["score"]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+class Retriever:
+    """A handle on the indexed knowledge base (opening chromadb once, not per query)."""
+
+    def __init__(self, chroma_dir: Path | str | None = None, k: int = 4) -> None:
+        from llmops.rag.index import open_collection
+
+        self.collection = open_collection(chroma_dir)
+        self.k = k
+
+    def __len__(self) -> int:
+        return self.collection.count()
+
+    def search(self, query: str, k: int | None = None) -> list[Any]:
+        """The ``k`` chunks closest to ``query``, best first, as ``mlflow.entities.Document`` objects."""
+        import mlflow
+        from mlflow.entities import SpanType
+
+        k = k or self.k
+        with mlflow.start_span(name="retrieve_knowledge_base", span_type=SpanType.RETRIEVER) as span:
+            span.set_inputs({"query": query, "k": k})
+            documents = self._query(query, k)
+            span.set_outputs([d.to_dict() for d in documents])
+            span.set_attribute("retrieval.doc_ids", [d.metadata["doc_id"] for d in documents])
+        return documents
+
+    def _query(self, query: str, k: int) -> list[Any]:
+        from mlflow.entities import Document
+
+        count = self.collection.count()
+        if count == 0 or not query.strip():
+            return []
+        result = self.collection.query(
+            query_texts=[query], n_results=min(k, count), include=["documents", "metadatas", "distances"]
+        )
+        documents = []
+        for chunk_id, text, meta, distance in zip(
+            result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
+        ):
+            metadata = {
+                "doc_id": meta["doc_id"],
+                "doc_uri": meta.get("source", ""),
+                "title": meta.get("title", ""),
+                "section": meta.get("section", ""),
+                "chunk_id": chunk_id,
+                "score": round(1.0 - float(distance), 4),
+            }
+            documents.append(Document(page_content=text, metadata=metadata, id=chunk_id))
+        return documents
