@@ -1,0 +1,11 @@
+"""Telco customer churn with MLflow: the course's Modules 1 and 2, one module per stage.
+
+- ``churn.loader``   data: fetch, verify, type and split the IBM Telco Customer Churn CSV
+- ``churn.train``    training: a scikit-learn pipeline logged as an MLflow run (``train(params) -> run_id``)
+- ``churn.evaluate`` evaluation: a linked run with metrics and charts (``evaluate(run_id) -> run_id``)
+- ``churn.compare``  training runs side by side, best ROC AUC first
+- ``churn.plots``    the charts; ``churn.tracking`` run names, tags and the tracking URI
+- ``churn.cli``      the ``churn`` command
+
+Importing ``churn`` is cheap: pandas, scikit-learn and MLflow are imported by the stage modules that need them.
+"""
