@@ -1,0 +1,48 @@
+"""``llmops demo``: the README's main command — the whole analyzer, offline, from a fresh clone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.panel import Panel
+
+from llmops.cli.analyze import print_summary, run_analysis
+from llmops.cli.common import console, user_errors
+
+
+def demo(
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="How many comments to analyse."),
+    concurrency: int = typer.Option(4, "--concurrency", "-c", min=1, max=64),
+    out: Path = typer.Option(Path("results.csv"), "--out", "-o"),
+    prompt_alias: str = typer.Option("production", "--prompt-alias"),
+) -> None:
+    """Ingest the knowledge base, register the prompts, analyse a sample of comments, show where the traces are."""
+    with user_errors():
+        from llmops.rag import ingest
+        from llmops.settings import get_settings
+
+        settings = get_settings()
+        console.rule("[bold]1. knowledge base")
+        report = ingest()
+        console.print(
+            f"{len(report.added) + len(report.replaced)} documents indexed, {len(report.unchanged)} unchanged "
+            f"({report.total_chunks} chunks in {settings.chroma_dir}/)"
+        )
+        console.rule("[bold]2. analyse comments")
+        batch = run_analysis(
+            settings.data_dir / "comments.csv", out, concurrency=concurrency, limit=limit, resume=False,
+            text_column="text", prompt_alias=prompt_alias,
+        )  # fmt: skip
+        print_summary(batch.summary, out)
+    uri = settings.tracking_uri
+    console.print(
+        Panel.fit(
+            f"Every comment is one trace in experiment [bold]{settings.experiment_name}[/] of {uri}.\n\n"
+            f"  uv run mlflow ui --backend-store-uri {uri}\n\n"
+            "then open http://127.0.0.1:5000, click the experiment, open the [bold]Traces[/] tab and click a trace\n"
+            "to see the agent, its LLM calls, tool calls and retrieved passages; the [bold]Sessions[/] view groups\n"
+            f"this run ({batch.session_id}); [bold]Prompts[/] shows comment-analyzer and its versions.",
+            title="Look at the traces",
+        )
+    )
