@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from llmops.cli import llm
+from llmops.cli import analyze, demo, kb, llm
 
 app = typer.Typer(
     name="llmops",
@@ -16,4 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command(help=demo.demo.__doc__)(demo.demo)
+app.command(help=analyze.analyze.__doc__)(analyze.analyze)
 app.add_typer(llm.app, name="llm")
+app.add_typer(kb.app, name="kb")
