@@ -17,7 +17,7 @@ import zlib
 DIMENSIONS = 384
 _WORD = re.compile(r"[a-z0-9]+")
 # Words that carry no topic: they would make every pair of texts look alike.
-_STOPWORDS = frozenset(
+STOPWORDS = _STOPWORDS = frozenset(
     """a an and are as at be but by for from has have i if in is it its me my no not of on or our so that the
     their them they this to was we were what when which who will with you your
     au aux avec ce ces dans de des du elle en est et eu il ils je la le les leur lui ma mais me mes moi mon ne

@@ -1,0 +1,444 @@
+"""A rule-based analyst for telecom customer comments (French and English).
+
+``analyze(text)`` reads a comment the way the analyzer's prompt asks an LLM to: language, sentiment
+(positive / neutral / negative / mixed), topics from :mod:`llmops.taxonomy`, churn risk, urgency, whether it
+needs a reply, a one-sentence summary, and whether it hides instructions aimed at the assistant.
+
+How each label is decided (the lexicon lives in :mod:`llmops.llm.lexicon`):
+
+- sentiment: weighted cue phrases, strengthened by intensifiers ("très", "really"), flipped by a negation
+  up to three words before them in the same clause ("pas content", "not good"), damped in questions;
+  sarcasm ("merci pour rien", "Great, another outage", a positive word between quotes or next to 🙄) counts
+  as negative; strong cues on both sides make it mixed.
+- churn risk: high when the customer says they leave, cancel, switch or port their number; medium when
+  that is conditional or hedged ("si ça continue je résilie", "I'm considering switching"), or when they
+  are strongly dissatisfied, mention competitors or repeated problems; low otherwise.
+- urgency: high for a service down, money taken wrongly, fraud or a vulnerable customer; medium for other
+  problems; "urgent" alone never makes a comment urgent.
+- injection: sentences that address the assistant ("ignore your instructions", "refund me 1000 €") are
+  flagged and left out of every other label, so a comment cannot talk its way into a ticket.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from llmops.llm import lexicon as lx
+from llmops.llm.text import (
+    CLAUSE_BREAKS,
+    SENTENCE_BREAKS,
+    PhraseLexicon,
+    fold,
+    sentences,
+    tokenize,
+)
+from llmops.taxonomy import TOPICS
+
+_FR_WORDS = frozenset(
+    """le la les de des du je vous est et un une pas pour mon ma mes avec sur que qui ne ce il nous au aux tres
+    mais depuis ca suis ai votre vos merci bonjour toujours rien cette ces sont etait fait peux veux plus
+    chez leur tout bien quand comme alors donc encore deja aussi moi etre avoir faire""".split()
+)
+_EN_WORDS = frozenset(
+    """the a an i you is are and to of my for with that it not but have has was this your me been since
+    please thanks thank hello hi we do does did can will just they there what when why how would could
+    should from at be any after again still very really get got""".split()
+)
+_FIRST_PERSON = frozenset(
+    """je j i my mon ma mes we nous notre our me moi veux want souhaite souhaiterais wish demande request
+    like would vais will going voudrais aimerais please""".split()
+)
+_OPERATOR_SUBJECTS = frozenset("you they vous ils lumea it on".split())
+_QUESTION_HOW = frozenset("how comment procedure steps demarche demarches".split())
+_REQUEST_CUES = (
+    "please", "could you", "can you", "would you", "pouvez vous", "pourriez vous", "pouvez-vous",
+    "pourriez-vous", "merci de", "je voudrais", "je souhaite", "je souhaiterais", "i would like", "i want",
+    "i need", "j ai besoin", "je ai besoin", "help", "aidez", "rappelez", "call me", "contact me",
+    "contactez", "expliquez", "explain", "how do", "how can", "comment faire", "est-ce que",
+)
+_PII = re.compile(
+    r"[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d .-]{7,}\d|\bCUST-\d+\b|\bFR\d{2}[ \d]{10,}\b", re.IGNORECASE
+)
+
+
+@lru_cache(maxsize=1)
+def _lexicons() -> dict[str, PhraseLexicon]:
+    sentiment = {k: -v for k, v in lx.NEGATIVE.items()}
+    sentiment.update(lx.POSITIVE)
+    return {
+        "sentiment": PhraseLexicon(sentiment.items()),
+        "sarcasm": PhraseLexicon(lx.SARCASM_PHRASES.items()),
+        "neutral": PhraseLexicon((p, 0.0) for p in lx.NEUTRAL_FORMULAS),
+        "contrast": PhraseLexicon([(w, True) for w in lx.CONTRASTS] + [(p, True) for p in lx.CONTRAST_PHRASES]),
+        "leave": PhraseLexicon((p, p) for p in lx.LEAVE_PHRASES),
+        "conditional": PhraseLexicon([(w, True) for w in lx.CONDITIONALS] + [(p, True) for p in lx.CONDITIONAL_PHRASES]),
+        "medium": PhraseLexicon(lx.MEDIUM_CHURN_PHRASES.items()),
+        "topics": PhraseLexicon(
+            (phrase, (topic, weight)) for topic, cues in lx.TOPIC_CUES.items() for phrase, weight in cues.items()
+        ),
+        "urgent": PhraseLexicon(lx.URGENT_SITUATIONS.items()),
+        "urgent_words": PhraseLexicon([(w, True) for w in lx.URGENT_WORDS] + [(p, True) for p in lx.URGENT_PHRASES]),
+        "request": PhraseLexicon((p, True) for p in _REQUEST_CUES),
+    }
+
+
+_INJECTION = tuple(re.compile(p, re.IGNORECASE) for p in lx.INJECTION_PATTERNS)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the offline model understood of one comment; every field is derived from the text alone."""
+
+    text: str
+    language: str
+    sentiment: str
+    sentiment_score: float
+    topics: tuple[str, ...]
+    churn_risk: str
+    urgency: str
+    needs_reply: bool
+    is_question: bool
+    injection_suspected: bool
+    summary: str
+    keywords: tuple[str, ...]
+    churn_cues: tuple[str, ...] = field(default=())
+    sentiment_cues: tuple[str, ...] = field(default=())
+    urgency_cues: tuple[str, ...] = field(default=())
+    injection_cues: tuple[str, ...] = field(default=())
+    sarcasm: bool = False
+
+    @property
+    def main_topic(self) -> str:
+        return self.topics[0] if self.topics else "support"
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _sentence_ids(tokens: list[str]) -> list[int]:
+    ids, current = [], 0
+    for tok in tokens:
+        ids.append(current)
+        if tok in SENTENCE_BREAKS:
+            current += 1
+    return ids
+
+
+def _clause_start(tokens: list[str], index: int, contrasts: set[int]) -> int:
+    j = index - 1
+    while j >= 0 and tokens[j] not in CLAUSE_BREAKS and tokens[j] != "," and j not in contrasts:
+        j -= 1
+    return j + 1
+
+
+def _negated(tokens: list[str], start: int, contrasts: set[int], window: int = 3) -> bool:
+    lo = max(_clause_start(tokens, start, contrasts), start - window)
+    before = tokens[lo:start]
+    if any(t.startswith("hesit") for t in before):
+        # "je n'hésiterai pas à résilier", "I won't hesitate to cancel": the negation is on the hesitation.
+        return False
+    return any(t in lx.NEGATORS for t in before)
+
+
+def _question_sentences(tokens: list[str], sentence_of: list[int]) -> set[int]:
+    return {sentence_of[i] for i, t in enumerate(tokens) if t == "?"}
+
+
+def detect_language(text: str) -> str:
+    tokens = [t for t in tokenize(text) if t.isalpha()]
+    fr = sum(t in _FR_WORDS for t in tokens)
+    en = sum(t in _EN_WORDS for t in tokens)
+    fr += min(3, sum(ch in "éèêàçùâîôûœ" for ch in text.lower())) * 0.5
+    return "fr" if fr > en else "en"
+
+
+def find_injection(text: str) -> list[str]:
+    """Sentences of ``text`` that read as instructions to the assistant (empty for an ordinary comment)."""
+    found = []
+    for sentence in sentences(text):
+        folded = fold(sentence)
+        if any(p.search(folded) for p in _INJECTION):
+            found.append(sentence)
+    if not found and any(p.search(fold(text)) for p in _INJECTION):
+        found.append(text.strip())
+    return found
+
+
+def strip_pii(text: str) -> str:
+    return _PII.sub("[…]", text)
+
+
+# --- sentiment -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SentimentEvidence:
+    positive: float = 0.0
+    negative: float = 0.0
+    sarcasm: bool = False
+    cues: list[str] = field(default_factory=list)
+
+
+def _sentiment(text: str, tokens: list[str]) -> _SentimentEvidence:
+    lex = _lexicons()
+    ev = _SentimentEvidence()
+    sentence_of = _sentence_ids(tokens)
+    questions = _question_sentences(tokens, sentence_of)
+    contrasts = {m.start for m in lex["contrast"].find(tokens)}
+    masked: set[int] = set()
+    for m in lex["neutral"].find(tokens):
+        masked.update(range(m.start, m.end))
+    sarcastic_sentences: set[int] = set()
+    for m in lex["sarcasm"].find(tokens):
+        masked.update(range(m.start, m.end))
+        ev.negative += m.value
+        ev.sarcasm = ev.sarcasm or m.value >= 1.0
+        if m.value >= 1.0:
+            sarcastic_sentences.add(sentence_of[m.start])
+        ev.cues.append(m.phrase)
+
+    matches = [m for m in lex["sentiment"].find(tokens) if m.start not in masked]
+    negative_starts = [m.start for m in matches if m.value < 0]
+    # Sarcasm by structure: a positive word, a pause, then a repetition or a complaint ("Super, encore une
+    # panne", "Great... no signal again"), or a positive word between quotes.
+    for m in matches:
+        if m.value <= 0 or m.end - m.start != 1 or tokens[m.start] not in lx.SARCASM_OPENERS:
+            continue
+        nxt = tokens[m.end] if m.end < len(tokens) else ""
+        prev = tokens[m.start - 1] if m.start > 0 else ""
+        quoted = prev == '"' and nxt == '"'
+        paused = nxt in {",", "!", "...", "\u2026", ":"}
+        if quoted or (
+            paused
+            and (
+                any(t in lx.REPEAT_WORDS for t in tokens[m.end : m.end + 6])
+                or any(m.end <= s <= m.end + 8 for s in negative_starts)
+            )
+        ):
+            sarcastic_sentences.add(sentence_of[m.start])
+            ev.sarcasm = True
+            ev.cues.append(f"sarcasm:{tokens[m.start]}")
+    if any(e in text for e in lx.SARCASM_EMOJI) and any(m.value > 0 for m in matches):
+        ev.sarcasm = True
+        sarcastic_sentences.update(sentence_of[m.start] for m in matches if m.value > 0)
+
+    for m in matches:
+        weight = abs(m.value)
+        if m.start > 0 and tokens[m.start - 1] in lx.INTENSIFIERS:
+            weight *= 1.5
+        elif m.start > 1 and tokens[m.start - 2] in lx.INTENSIFIERS and tokens[m.start - 1] in lx.INTENSIFIERS:
+            weight *= 1.7
+        if sentence_of[m.start] in questions:
+            weight *= 0.6
+        positive = m.value > 0
+        phrase_has_negator = any(t in lx.NEGATORS for t in tokens[m.start : m.end])
+        if not phrase_has_negator and _negated(tokens, m.start, contrasts):
+            # "pas content" reads as a complaint; "not bad" as faint praise.
+            if positive:
+                ev.negative += 0.8 * weight
+            else:
+                ev.positive += 0.3 * weight
+            ev.cues.append(f"not {m.phrase}")
+            continue
+        if positive and sentence_of[m.start] in sarcastic_sentences:
+            ev.negative += weight
+            ev.cues.append(f"sarcasm:{m.phrase}")
+            continue
+        if positive:
+            ev.positive += weight
+        else:
+            ev.negative += weight
+        ev.cues.append(m.phrase)
+
+    ev.positive += 0.8 * min(2, sum(text.count(e) for e in lx.POSITIVE_EMOJI)) * (0 if ev.sarcasm else 1)
+    ev.negative += 0.8 * min(2, sum(text.count(e) for e in lx.NEGATIVE_EMOJI))
+    if text.count("!") >= 2 or re.search(r"\b[A-Z]{4,}\b", text):
+        # Shouting strengthens whichever side dominates.
+        if ev.negative > ev.positive:
+            ev.negative *= 1.2
+        elif ev.positive > ev.negative:
+            ev.positive *= 1.2
+    return ev
+
+
+def _sentiment_label(ev: _SentimentEvidence) -> tuple[str, float]:
+    pos, neg = ev.positive, ev.negative
+    total = pos + neg
+    score = 0.0 if total == 0 else (pos - neg) / total
+    if ev.sarcasm and neg >= pos:
+        return "negative", score
+    if pos >= 0.9 and neg >= 0.9 and min(pos, neg) / max(pos, neg) >= 0.3:
+        return "mixed", score
+    if neg >= 0.5 and neg - pos >= 0.3:
+        return "negative", score
+    if pos >= 0.6 and pos - neg >= 0.3:
+        return "positive", score
+    return "neutral", score
+
+
+# --- churn ---------------------------------------------------------------------------------------------
+
+
+def _churn(tokens: list[str], sentiment: str, ev: _SentimentEvidence) -> tuple[str, list[str]]:
+    lex = _lexicons()
+    sentence_of = _sentence_ids(tokens)
+    questions = _question_sentences(tokens, sentence_of)
+    contrasts = {m.start for m in lex["contrast"].find(tokens)}
+    conditional_sentences = {sentence_of[m.start] for m in lex["conditional"].find(tokens)}
+    level, cues = "low", []
+
+    for m in lex["leave"].find(tokens):
+        head = tokens[m.start]
+        after = tokens[m.end : m.end + 4]
+        before = tokens[max(0, m.start - 3) : m.start]
+        if any(t in lx.NON_CONTRACT_OBJECTS for t in after):
+            continue  # "cancel my order", "annuler le rendez-vous"
+        if before and before[-1] in _OPERATOR_SUBJECTS or (len(before) > 1 and before[-2] in {"you", "vous", "ils", "they"}):
+            continue  # "vous avez résilié ma ligne par erreur": the operator acted, the customer did not leave
+        phrase_has_negator = any(t in lx.NEGATORS for t in tokens[m.start : m.end])
+        if not phrase_has_negator and _negated(tokens, m.start, contrasts, window=4):
+            cues.append("not " + " ".join(tokens[m.start : m.end]))
+            continue
+        sid = sentence_of[m.start]
+        sentence_tokens = [t for i, t in enumerate(tokens) if sentence_of[i] == sid]
+        is_noun = head.startswith(("resiliation", "cancellation", "termination", "portabilite"))
+        if sid in questions:
+            found = "high" if any(t in _QUESTION_HOW for t in sentence_tokens) else "medium"
+        elif sid in conditional_sentences:
+            found = "medium"
+        elif is_noun and not any(t in _FIRST_PERSON for t in sentence_tokens):
+            found = "medium"  # "les frais de résiliation sont flous": talks about leaving, does not announce it
+        else:
+            found = "high"
+        cues.append(" ".join(tokens[m.start : m.end]))
+        if found == "high":
+            level = "high"
+        elif level == "low":
+            level = "medium"
+    if level == "high":
+        return level, cues
+
+    pressure = 0.0
+    for m in lex["medium"].find(tokens):
+        pressure += m.value
+        cues.append(m.phrase)
+    if sentiment in {"negative", "mixed"}:
+        pressure += 0.4 + min(ev.negative, 4.0) * 0.15
+    if sentiment == "positive":
+        pressure *= 0.3
+    if level == "low" and pressure >= 1.1 and sentiment in {"negative", "mixed"}:
+        level = "medium"
+    return level, cues
+
+
+# --- topics, urgency, reply need ------------------------------------------------------------------------
+
+
+def _topics(tokens: list[str]) -> list[str]:
+    scores: dict[str, float] = {}
+    first: dict[str, int] = {}
+    for m in _lexicons()["topics"].find(tokens):
+        topic, weight = m.value
+        scores[topic] = scores.get(topic, 0.0) + weight
+        first.setdefault(topic, m.start)
+    ranked = sorted(scores, key=lambda t: (-scores[t], first[t], TOPICS.index(t)))
+    chosen = [t for t in ranked if scores[t] >= 0.8][:3]
+    if not chosen and ranked and scores[ranked[0]] >= 0.4:
+        chosen = ranked[:1]
+    return chosen
+
+
+def _urgency(tokens: list[str], sentiment: str, churn: str, is_question: bool) -> tuple[str, list[str]]:
+    lex = _lexicons()
+    contrasts = {m.start for m in lex["contrast"].find(tokens)}
+    situation, cues = 0.0, []
+    for m in lex["urgent"].find(tokens):
+        if not any(t in lx.NEGATORS for t in tokens[m.start : m.end]) and _negated(tokens, m.start, contrasts):
+            continue
+        situation += m.value
+        cues.append(m.phrase)
+    asks_speed = bool(lex["urgent_words"].find(tokens))
+    if sentiment == "positive":
+        situation *= 0.4  # "the outage was fixed quickly, thanks" is not urgent
+    if situation >= 1.0 or (situation >= 0.5 and asks_speed):
+        return "high", cues
+    if situation > 0 or sentiment in {"negative", "mixed"} or churn != "low" or asks_speed:
+        return "medium", cues
+    return "low", cues
+
+
+def _keywords(tokens: list[str], topics: list[str]) -> list[str]:
+    from llmops.llm.embeddings import STOPWORDS as _STOPWORDS
+
+    seen: list[str] = []
+    for tok in tokens:
+        if len(tok) >= 4 and tok.isalpha() and tok not in _STOPWORDS and tok not in seen:
+            seen.append(tok)
+    # Longer words carry more meaning in both languages: keep the eight longest, in reading order.
+    longest = set(sorted(seen, key=lambda w: (-len(w), seen.index(w)))[:8])
+    return [w for w in seen if w in longest]
+
+
+_SENTIMENT_WORD = {"positive": "Positive", "negative": "Negative", "neutral": "Neutral", "mixed": "Mixed"}
+_LANGUAGE_NAME = {"fr": "French", "en": "English"}
+
+
+def _summary(
+    sentiment: str, language: str, topics: list[str], churn: str, urgency: str, cues: list[str], injection: bool
+) -> str:
+    about = ", ".join(t.replace("_", " ") for t in topics) if topics else "general matters"
+    text = f"{_SENTIMENT_WORD[sentiment]} {_LANGUAGE_NAME[language]} comment about {about}"
+    leave = [c for c in cues if not c.startswith("not ")]
+    if churn == "high":
+        text += f"; the customer says they will leave (\u201c{leave[0]}\u201d)" if leave else "; high churn risk"
+    elif churn == "medium":
+        text += "; the customer is dissatisfied enough to consider leaving"
+    text += f"; urgency {urgency}."
+    if injection:
+        text += " Suspected prompt injection in the comment (instructions aimed at the assistant) was ignored."
+    return text[:400]
+
+
+def analyze(text: str) -> Analysis:
+    """Analyse one customer comment. Pure and deterministic: the same text always gives the same result."""
+    injection_sentences = find_injection(text)
+    clean = text
+    for sentence in injection_sentences:
+        clean = clean.replace(sentence, " ")
+    tokens = tokenize(clean)
+    language = detect_language(text)
+    ev = _sentiment(clean, tokens)
+    sentiment, score = _sentiment_label(ev)
+    churn, churn_cues = _churn(tokens, sentiment, ev)
+    if sentiment == "neutral" and churn != "low" and "?" not in clean and any(
+        not c.startswith("not ") for c in churn_cues
+    ):
+        sentiment = "negative"  # announcing or threatening to leave is a complaint even without angry words
+    topics = _topics(tokens)
+    if not topics:
+        topics = ["contract"] if churn != "low" else ["support"]
+    is_question = "?" in clean
+    urgency, urgency_cues = _urgency(tokens, sentiment, churn, is_question)
+    asks = bool(_lexicons()["request"].find(tokens))
+    needs_reply = sentiment in {"negative", "mixed"} or churn != "low" or is_question or asks
+    return Analysis(
+        text=text,
+        language=language,
+        sentiment=sentiment,
+        sentiment_score=round(score, 3),
+        topics=tuple(topics),
+        churn_risk=churn,
+        urgency=urgency,
+        needs_reply=needs_reply,
+        is_question=is_question,
+        injection_suspected=bool(injection_sentences),
+        summary=_summary(sentiment, language, topics, churn, urgency, churn_cues, bool(injection_sentences)),
+        keywords=tuple(_keywords(tokens, topics)),
+        churn_cues=tuple(churn_cues),
+        sentiment_cues=tuple(ev.cues),
+        urgency_cues=tuple(urgency_cues),
+        injection_cues=tuple(injection_sentences),
+        sarcasm=ev.sarcasm,
+    )

@@ -1,0 +1,393 @@
+"""The offline model's vocabulary for telecom customer comments, in French and English.
+
+Phrases use the pattern syntax of :class:`llmops.llm.text.PhraseLexicon` on folded text (no accents,
+contractions expanded: "n'est pas" is written "ne est pas", "don't" is "do not"). Weights are the strength
+of a cue: about 1 for an ordinary word ("good", "déçu"), 1.5-2 for strong ones ("scandaleux", "worst"),
+below 1 for words that are often just politeness or context ("merci", "problème").
+"""
+
+from __future__ import annotations
+
+# --- sentiment -----------------------------------------------------------------------------------------
+
+POSITIVE: dict[str, float] = {
+    # English
+    "good": 1.0, "great": 1.2, "excellent": 1.6, "perfect*": 1.5, "amazing": 1.6, "awesome": 1.5,
+    "fantastic": 1.6, "wonderful": 1.5, "brilliant": 1.4, "superb": 1.5, "outstanding": 1.6, "love": 1.3,
+    "loved": 1.3, "lovely": 1.2, "happy": 1.2, "glad": 1.0, "satisfied": 1.2, "pleased": 1.2, "delighted": 1.5,
+    "helpful": 1.2, "friendly": 1.1, "kind": 0.8, "polite": 0.9, "courteous": 1.0, "patient": 0.8,
+    "professional": 1.0, "efficient": 1.1, "quick*": 0.7, "fast": 0.7, "reliable": 1.1, "stable": 0.7,
+    "smooth*": 0.9, "seamless*": 1.1, "resolved": 1.0, "fixed": 0.9, "solved": 1.0, "sorted": 0.8,
+    "recommend": 1.2, "recommended": 1.1, "best": 1.1, "nice": 1.0, "impressed": 1.3, "impressive": 1.3,
+    "appreciate*": 1.0, "thank": 0.5, "thanks": 0.5, "thank you so much": 1.2, "thanks a lot": 1.0,
+    "many thanks": 0.9, "grateful": 1.1, "well done": 1.2, "easy": 0.7, "easier": 0.6, "improved": 0.8,
+    "better": 0.5, "works perfectly": 1.6, "works fine": 1.0, "works well": 1.1, "works great": 1.4,
+    "no complaints": 1.2, "no issues": 1.0, "no problems": 1.0, "nothing to complain": 1.2, "top": 0.9,
+    "top notch": 1.5, "flawless*": 1.5, "clear": 0.5, "fair": 0.6, "honest": 0.7, "fine": 0.5,
+    "went above and beyond": 1.8, "above and beyond": 1.6, "lifesaver": 1.4, "kudos": 1.2, "pleasant": 1.0,
+    "competent": 1.0, "responsive": 1.0, "worth it": 1.0, "good value": 1.2, "great value": 1.4,
+    "cheaper": 0.4, "love it": 1.5, "loyal": 0.6, "thrilled": 1.5, "enjoy*": 1.0, "like it": 0.8,
+    "keep it up": 1.2, "good job": 1.4, "great job": 1.6, "spot on": 1.2, "fast and": 0.4,
+    # French
+    "bien": 0.6, "tres bien": 1.3, "super": 1.1, "genial*": 1.4, "excellent*": 1.6, "parfait*": 1.5,
+    "au top": 1.4, "content": 1.1, "contente": 1.1, "contents": 1.1, "satisfait*": 1.2, "ravi*": 1.5,
+    "merci": 0.35, "merci beaucoup": 0.9, "un grand merci": 1.3, "mille merci*": 1.3, "efficace*": 1.1,
+    "rapide*": 0.7, "rapidement": 0.6, "aimable*": 1.1, "sympa*": 1.0, "agreable*": 1.0,
+    "professionnel*": 1.0, "competent*": 1.0, "fiable*": 1.1, "impeccable*": 1.5, "nickel": 1.3,
+    "bravo": 1.2, "felicit*": 1.2, "recommande": 1.1, "heureux": 1.2, "heureuse": 1.2, "rien a redire": 1.4,
+    "pas mal": 0.8, "a le ecoute": 1.0, "serviable*": 1.2, "reactif*": 1.0, "reactive*": 1.0,
+    "patient": 0.8, "patiente": 0.8, "souriant*": 1.0, "pro": 0.6, "meilleur*": 0.9, "ameliore*": 0.7,
+    "fluide": 0.9, "clair": 0.4, "claire": 0.4, "claires": 0.4, "bon": 0.5, "bonne": 0.5, "bons": 0.5,
+    "formidable*": 1.5, "magnifique*": 1.4, "top du top": 1.6, "resolu*": 1.0, "regle": 0.8, "reglee": 0.8,
+    "fonctionne parfaitement": 1.6, "marche parfaitement": 1.6, "fonctionne tres bien": 1.5,
+    "marche tres bien": 1.5, "fonctionne bien": 1.0, "marche bien": 1.0, "rien a dire": 1.2,
+    "aucun souci": 0.9, "aucun probleme": 0.9, "adore": 1.4, "apprecie*": 1.0,
+    "remercie*": 0.7, "enchante*": 1.3, "top": 0.9, "qualite": 0.4, "fidele*": 0.5, "simple": 0.4,
+    "facile*": 0.7, "gentil*": 1.1, "chaleureu*": 1.1, "au petit soin*": 1.4, "competitif*": 0.8,
+    "avantageu*": 0.8, "bon rapport qualite prix": 1.3, "bonne surprise": 1.2, "soulage*": 0.9,
+}
+
+NEGATIVE: dict[str, float] = {
+    # English
+    "bad": 1.0, "terrible": 1.6, "horrible": 1.6, "awful": 1.6, "worst": 1.8, "poor": 1.0, "poorly": 1.0,
+    "useless": 1.5, "disappoint*": 1.2, "frustrat*": 1.2, "angry": 1.4, "furious": 1.7, "annoy*": 1.1,
+    "unacceptable": 1.6, "ridiculous": 1.4, "scandal*": 1.5, "rip off": 1.6, "ripoff": 1.6, "rip-off": 1.6,
+    "scam*": 1.6, "slow": 0.8, "outage*": 1.0, "broken": 1.0, "fail*": 0.9, "error*": 0.7, "wrong": 0.8,
+    "overcharg*": 1.3, "charged twice": 1.4, "double charged": 1.4, "dropped calls": 1.0, "drops": 0.7,
+    "dropping": 0.8, "issue": 0.5, "issues": 0.5, "problem": 0.6, "problems": 0.6, "complain*": 0.6,
+    "rude": 1.4, "incompetent*": 1.5, "unhelpful": 1.3, "nightmare": 1.6, "joke": 1.0, "pathetic": 1.6,
+    "disgust*": 1.6, "fed up": 1.5, "sick of": 1.5, "tired of": 1.2, "hate": 1.5, "never again": 1.5,
+    "mess": 1.0, "expensive": 0.7, "too expensive": 1.0, "unreliable": 1.2, "unstable": 1.0, "cut off": 1.0,
+    "not working": 1.1, "not work": 1.1, "does not work": 1.2, "stopped working": 1.2, "unusable": 1.5,
+    "lousy": 1.4, "crap": 1.4, "sucks": 1.4, "shame*": 1.2, "appalling": 1.7, "dreadful": 1.6,
+    "upset": 1.2, "worried": 0.6, "concerned": 0.5, "confus*": 0.6, "misleading": 1.3, "lied": 1.5,
+    "lie": 1.1, "lies": 1.3, "hidden fees": 1.3, "hidden charges": 1.3, "waste": 1.1, "wasted": 1.2,
+    "still waiting": 1.2, "no answer": 0.9, "no response": 1.0, "no reply": 1.0, "ignored": 1.2,
+    "hung up": 1.2, "nobody": 0.6, "no one": 0.6, "cheated": 1.5, "unfair": 1.2, "outrageous": 1.6,
+    "disaster": 1.5, "horrendous": 1.7, "mediocre": 1.1, "sloppy": 1.1, "unprofessional": 1.4,
+    "down": 0.6, "lag*": 0.6, "buffering": 0.8, "no signal": 1.1, "no internet": 1.2, "no service": 1.2,
+    "no network": 1.1, "no connection": 1.1, "no coverage": 1.0, "dead zone": 1.0, "keeps dropping": 1.2,
+    "keeps disconnecting": 1.2, "disconnect*": 0.8, "hours on hold": 1.3, "on hold for": 1.0,
+    "pay for nothing": 1.4, "paying for nothing": 1.4, "robbery": 1.5, "theft": 1.2, "fraud*": 1.0,
+    "unauthori*": 1.0, "abusive": 1.3, "absurd": 1.3, "insane": 1.0, "annoying": 1.1, "hassle": 1.0,
+    "inconvenien*": 0.8, "not happy": 1.3, "not satisfied": 1.3, "dissatisfied": 1.4, "unhappy": 1.3,
+    "doubled": 0.6, "hike": 0.7, "keep* going up": 1.0, "keep* increasing": 1.0, "keep* rising": 1.0, "spam*": 0.8, "harass*": 1.3, "stuck": 0.8, "lost": 0.6, "never arrived": 1.2,
+    "never received": 1.1, "not received": 0.9, "still no": 0.9, "still not": 0.9, "terrible service": 0.5,
+    # French
+    "nul": 1.5, "nulle": 1.5, "nuls": 1.5, "nullissime": 1.8, "mauvais*": 1.0, "horrible*": 1.6,
+    "catastroph*": 1.6, "lamentable*": 1.6, "honteu*": 1.5, "honte": 1.5, "scandal*": 1.6, "inadmissible": 1.7,
+    "inacceptable": 1.6, "inexcusable": 1.5, "decu": 1.3, "decue": 1.3, "decus": 1.3, "decues": 1.3,
+    "decevant*": 1.3, "deception": 1.3, "mecontent*": 1.4, "furieu*": 1.6, "enerve*": 1.2, "agace*": 1.1,
+    "exaspere*": 1.4, "en colere": 1.4, "ras le bol": 1.6, "marre": 1.5, "lent": 0.8, "lente": 0.8,
+    "lenteur*": 0.9, "panne*": 1.0, "coupure*": 1.0, "ne fonctionne pas": 1.2, "ne fonctionne plus": 1.3,
+    "ne marche pas": 1.2, "ne marche plus": 1.3, "fonctionne pas": 1.1, "marche pas": 1.1,
+    "toujours pas": 1.0, "bug*": 0.8, "plante": 0.8, "plantage*": 0.9, "probleme": 0.6, "problemes": 0.6,
+    "souci": 0.5, "soucis": 0.5, "erreur*": 0.7, "arnaque*": 1.7, "escroc*": 1.7, "du vol": 1.5,
+    "voleur*": 1.6, "cher": 0.6, "trop cher": 1.0, "hors de prix": 1.3, "abusi*": 1.3, "incompeten*": 1.5,
+    "impoli*": 1.3, "desagreable*": 1.3, "aucune reponse": 1.0, "sans reponse": 1.0, "injoignable*": 1.2,
+    "attente": 0.5, "galere*": 1.2, "n importe quoi": 1.4, "ne importe quoi": 1.4, "pire": 1.4,
+    "plus jamais": 1.4, "foutage": 1.7, "se moque": 1.4, "se moquent": 1.4, "moquez": 1.4,
+    "pas serieu*": 1.3, "pas normal": 1.2, "anormal*": 1.0, "insupportable*": 1.5, "penible*": 1.2,
+    "minable*": 1.6, "pitoyable*": 1.6, "deplorable*": 1.5, "inquiet*": 0.6, "instable*": 1.0,
+    "deconnexion*": 0.8, "deconnecte*": 0.8, "coupe": 0.6, "coupee": 0.6, "sans internet": 1.2,
+    "sans reseau": 1.2, "pas de reseau": 1.1, "plus de reseau": 1.2, "pas de internet": 1.2,
+    "plus de internet": 1.2, "pas de connexion": 1.1, "plus de connexion": 1.2, "aucun reseau": 1.1,
+    "zero reseau": 1.3, "pas de signal": 1.1, "aucun signal": 1.1, "pas de tonalite": 1.1,
+    "facture deux fois": 1.4, "preleve deux fois": 1.4, "double prelevement": 1.4, "surfactur*": 1.3,
+    "faible": 0.6, "insuffisant*": 0.9, "degrade*": 0.9, "raccroche*": 1.0, "ignore": 0.8, "ignores": 0.8,
+    "mensonge*": 1.4, "menti": 1.4, "trompe*": 1.3, "trompeu*": 1.3, "perte de temps": 1.3,
+    "pas content": 1.3, "pas contente": 1.3, "pas satisfait*": 1.3, "insatisfait*": 1.4, "agacant*": 1.1,
+    "choque*": 1.3, "revoltant*": 1.6, "indigne*": 1.5, "aberrant*": 1.5, "ridicule*": 1.4,
+    "absurde*": 1.3, "dommage": 0.8, "regrette*": 0.8, "galerer": 1.2, "bloque*": 0.8, "perdu*": 0.6,
+    "jamais recu": 1.2, "toujours rien": 1.2, "toujours en attente": 1.2, "injustifi*": 1.2,
+    "inutile*": 1.2, "pas terrible": 1.1, "rien ne marche": 1.5, "rien ne fonctionne": 1.5,
+    "augmentation": 0.5, "a double": 0.8, "a triple": 1.0, "harcel*": 1.3, "demarchage": 0.8, "pourri*": 1.5, "merdique": 1.6,
+    "pas a la hauteur": 1.3, "mal": 0.6, "degout*": 1.5, "colere": 1.2, "insulte*": 1.3,
+}
+
+#: Words that strengthen the next sentiment cue.
+INTENSIFIERS = frozenset(
+    """very really so extremely totally absolutely completely incredibly super too truly utterly highly
+    tres vraiment trop tellement hyper totalement completement absolument vachement particulierement
+    carrement franchement extremement si""".split()
+)
+#: Words that negate a sentiment cue a few tokens later ("not good", "pas content", "jamais satisfait").
+NEGATORS = frozenset("not no never ne pas jamais aucun aucune nothing rien without sans hardly nor ni".split())
+#: Words that turn the sentence into a contrast: both sides are read as separate clauses ("good but slow").
+CONTRASTS = frozenset("but however although though yet mais cependant pourtant toutefois neanmoins sinon".split())
+CONTRAST_PHRASES = ("par contre", "en revanche", "even if", "meme si", "sauf que", "except that", "on the other hand")
+
+#: Set phrases that are always sarcastic in a complaint: read as strongly negative.
+SARCASM_PHRASES: dict[str, float] = {
+    "merci pour rien": 2.0, "merci du cadeau": 1.8, "thanks for nothing": 2.0, "thank you for nothing": 2.0,
+    "quelle blague": 1.6, "what a joke": 1.6, "yeah right": 1.4, "ce est du propre": 1.6, "encore bravo": 1.6,
+    "bravo pour": 1.3, "bravo a": 1.0, "chapeau bas": 1.0, "je adore payer": 1.6, "je adore attendre": 1.6,
+    "love paying": 1.6, "love waiting": 1.6, "love how": 1.2, "love being": 1.4, "love when": 1.2,
+    "je adore quand": 1.4, "je adore etre": 1.4, "oh great": 1.5, "oh super": 1.5, "just great": 1.5,
+    "just perfect": 1.5, "just what i needed": 1.5, "thanks a lot lumea": 1.0, "bien joue lumea": 1.2, "well done lumea": 1.2, "great job lumea": 1.2,
+    "quel service": 1.2, "what a service": 1.2, "merci bien": 0.9,
+    "comme d habitude": 0.8, "comme de habitude": 0.8, "as usual": 0.8, "bien sur": 0.3,
+    "of course": 0.3,
+}
+#: Positive words that, followed by a comma/ellipsis and a complaint, are sarcastic ("Great, another outage").
+SARCASM_OPENERS = frozenset(
+    """great super genial parfait perfect excellent fantastic wonderful brilliant bravo magnifique formidable
+    nice lovely awesome top amazing merci thanks splendide chapeau""".split()
+)
+#: Words announcing a repetition of a problem: after a sarcasm opener, or as churn "repeated problems" cues.
+REPEAT_WORDS = frozenset("another again encore nouvelle nouveau yet".split())
+SARCASM_EMOJI = ("\U0001f644", "\U0001f643", "\U0001f612", "\U0001f60f", "\U0001f926")
+POSITIVE_EMOJI = ("\U0001f600", "\U0001f603", "\U0001f604", "\U0001f60a", "\U0001f642", "\U0001f44d", "\u2764",
+                  "\U0001f60d", "\U0001f64f", "\U0001f44f", "\U0001f389", "\u2b50")
+NEGATIVE_EMOJI = ("\U0001f620", "\U0001f621", "\U0001f624", "\U0001f61e", "\U0001f622", "\U0001f62d",
+                  "\U0001f44e", "\U0001f92c", "\U0001f4a2", "\U0001f629", "\U0001f62b")
+#: Politeness formulas that carry no sentiment (they end complaints as often as compliments).
+NEUTRAL_FORMULAS = (
+    "merci de avance", "merci par avance", "merci de me", "merci de nous", "merci de bien vouloir",
+    "merci de votre retour", "merci pour votre retour", "thanks in advance", "thank you in advance",
+    "thanks for your help in advance", "please", "cordialement", "regards", "best regards", "kind regards",
+    "merci de me repondre", "merci de me rappeler", "thank you for looking", "thanks for looking",
+)
+
+# --- churn ---------------------------------------------------------------------------------------------
+
+#: Other operators, French and British/American: "passer chez Free", "switch to Vodafone".
+COMPETITORS = (
+    "free", "sfr", "orange", "bouygues", "bouygues telecom", "sosh", "red", "red by sfr", "b and you", "byou",
+    "la poste mobile", "coriolis", "prixtel", "nrj", "lebara", "lyca", "syma", "auchan telecom", "vodafone",
+    "ee", "o2", "three", "verizon", "at and t", "att", "t-mobile", "tmobile", "sky", "bt", "virgin", "giffgaff",
+    "tesco", "a competitor", "the competition", "another provider", "another operator", "another carrier",
+    "another network", "a different provider", "a different operator", "a different carrier",
+    "a different network", "un concurrent", "la concurrence", "un autre operateur", "autre operateur",
+)
+
+#: Verbs and phrases of leaving. Read with the sentence around them: negated ("je ne veux pas résilier") it
+#: is not a leave; conditional ("si ça continue je résilie") it is a threat (medium); plain, it is high.
+LEAVE_PHRASES: tuple[str, ...] = (
+    # French
+    "resili*", "je pars", "je vais partir", "je vais aller voir ailleurs", "aller voir ailleurs",
+    "voir ailleurs", "je me en vais", "je quitte", "quitter lumea", "quitte lumea", "je vous quitte",
+    "vous quitter", "changer de operateur", "change de operateur", "changement de operateur",
+    "changer de fournisseur", "changer de prestataire", "passer chez", "je passe chez", "passe chez",
+    "partir chez", "aller chez", "vais chez", "pars chez", "partir a la concurrence", "passer a la concurrence",
+    "aller a la concurrence", "porter mon numero", "portabilite", "code rio", "numero rio", "mon rio",
+    "mettre fin a mon", "mettre un terme a mon", "arreter mon abonnement", "arreter mon contrat",
+    "fermer mon compte", "cloturer mon compte", "mon preavis", "ne renouvellerai pas", "ne vais pas renouveler",
+    "ne suis plus client", "ne serai plus client", "ex client", "adieu lumea", "je me casse", "je me barre",
+    "je change de operateur", "je change de cremerie",
+    # English
+    "cancel*", "terminat*", "leave lumea", "leaving lumea", "leave you", "leaving you", "left lumea",
+    "switch provider*", "switch operator*", "switch carrier*", "switch network*", "switching provider*",
+    "switching operator*", "switching carrier*", "switching network*", "moving to another provider",
+    "go to another", "going to another", "port my number", "porting my number", "port out", "porting out",
+    "number transfer", "pac code", "close my account", "closing my account", "end my contract",
+    "ending my contract", "done with lumea", "done with you", "take my business elsewhere",
+    "taking my business elsewhere", "look elsewhere", "looking elsewhere", "not renewing", "will not renew",
+    "goodbye lumea", "bye lumea", "find another provider", "finding another provider", "jump ship",
+    "walk away", "no longer be a customer", "no longer a customer",
+) + tuple(
+    f"{verb} {competitor}"
+    for competitor in COMPETITORS
+    for verb in (
+        "switch to", "switching to", "switched to", "move to", "moving to", "go to", "going to", "going with",
+        "leave for", "leaving for", "signed up with", "signed with", "sign up with", "join", "joining",
+        "souscrit chez", "signe chez", "abonne chez", "aller chez", "passer chez",
+    )
+)
+#: Objects that make "cancel" about something else than the contract ("cancel my order").
+NON_CONTRACT_OBJECTS = frozenset(
+    """order commande option appointment rendez-vous rendez vous rdv livraison delivery intervention visit
+    visite paiement payment transfer virement request demande ticket roaming""".split()
+)
+#: Words that make a leave cue hypothetical: a threat or a consideration, i.e. medium risk.
+CONDITIONALS = frozenset(
+    """si if unless sinon otherwise considering consider considere envisage envisager envisageons reflechi
+    reflechis reflechir songe songer hesite hesiter might may could maybe perhaps peut-etre pourrais
+    pourrait tempted tente thinking think pense penser wondering whether""".split()
+)
+CONDITIONAL_PHRASES = (
+    "a moins que", "or else", "ou alors", "au prochain", "la prochaine", "next time", "one more", "encore une",
+    "if this", "if it", "if nothing", "si ca", "si cela", "si rien", "si vous", "if you", "thinking of",
+    "thinking about", "en train de regarder", "je regarde", "looking at", "comparing", "je compare",
+    "peut etre", "ou je", "any reason to stay", "raison de rester", "why should i stay", "pourquoi rester",
+)
+#: Phrases of strong dissatisfaction or repeated problems: medium churn risk even without a leave verb.
+MEDIUM_CHURN_PHRASES: dict[str, float] = {
+    "ras le bol": 1.0, "marre": 1.0, "fed up": 1.0, "sick of": 1.0, "sick and tired": 1.0, "tired of": 0.8,
+    "last straw": 1.0, "derniere fois": 0.8, "derniere chance": 1.0, "last chance": 1.0, "last time": 0.6,
+    "concurrence": 0.8, "concurrent*": 0.8, "competitor*": 0.8, "competition": 0.6, "ailleurs": 0.6,
+    "elsewhere": 0.6, "other operators": 0.8, "autres operateurs": 0.8, "moins cher": 0.5, "cheaper": 0.5,
+    "better offer": 0.8, "another provider": 1.0, "another operator": 1.0, "another carrier": 1.0,
+    "si ca continue": 1.0, "if this continues": 1.0, "if this keeps": 1.0, "if nothing changes": 1.0,
+    "si rien ne change": 1.0, "if it happens again": 1.0, "si ca recommence": 1.0, "considering": 0.6,
+    "my options": 0.8, "mes options": 0.6, "je reflechis": 0.6, "meilleure offre": 0.8, "better deal": 0.8, "sfr": 0.6,
+    "bouygues": 0.6, "sosh": 0.6, "red by sfr": 0.6, "vodafone": 0.6, "t-mobile": 0.6, "verizon": 0.6,
+    "une fois de plus": 0.7, "once again": 0.7, "encore une fois": 0.7, "again": 0.5, "encore": 0.4,
+    "troisieme fois": 1.0, "third time": 1.0, "3e fois": 1.0, "3eme fois": 1.0, "quatrieme fois": 1.0,
+    "fourth time": 1.0, "plusieurs fois": 0.7, "several times": 0.7, "many times": 0.7, "multiple times": 0.7,
+    "combien de fois": 0.9, "how many times": 0.9, "a chaque fois": 0.6, "every time": 0.6, "everytime": 0.6,
+    "tous les jours": 0.6, "every day": 0.6, "chaque semaine": 0.7, "every week": 0.7, "depuis des semaines": 0.9,
+    "depuis des mois": 1.0, "for weeks": 0.9, "for months": 1.0, "depuis _ semaines": 0.8,
+    "depuis _ mois": 0.9, "since _ weeks": 0.8, "for _ weeks": 0.8, "for _ months": 0.9, "depuis _ jours": 0.5,
+    "for _ days": 0.5, "toujours pas": 0.6, "still not": 0.6, "still no": 0.6, "still waiting": 0.7,
+    "toujours rien": 0.7, "toujours en attente": 0.7, "jamais": 0.3, "never": 0.3, "inadmissible": 0.6,
+    "unacceptable": 0.6, "inacceptable": 0.6, "scandal*": 0.6, "arnaque*": 0.7, "scam*": 0.7,
+    "plus jamais": 0.8, "never again": 0.8, "regrette mon": 0.8, "regret*": 0.5, "a bout": 0.8,
+    "patience a des limites": 1.0, "ma patience": 0.8, "my patience": 0.8, "en ai assez": 1.0,
+    "had enough": 1.0, "en avoir assez": 1.0, "reconsider*": 0.8, "reconsiderer": 0.8, "fidelite": 0.4,
+    "loyalty": 0.4, "client depuis": 0.5, "customer for": 0.5, "customer since": 0.5, "years": 0.2,
+    "ans": 0.2, "resiliation": 0.3, "frais de resiliation": 0.3, "termination fee*": 0.3, "prix augmente": 0.4,
+    "price increase": 0.4, "augmentation": 0.4, "hausse": 0.4,
+}
+
+# --- topics --------------------------------------------------------------------------------------------
+
+TOPIC_CUES: dict[str, dict[str, float]] = {
+    "billing": {
+        "factur*": 1.0, "invoice*": 1.0, "bill": 1.0, "bills": 1.0, "billed": 1.0, "billing": 1.0,
+        "charge": 0.8, "charged": 1.0, "charges": 0.8, "charging": 0.7, "preleve*": 1.0, "prelevement*": 1.0,
+        "paiement*": 0.9, "payment*": 0.9, "paye": 0.6, "payer": 0.6, "paid": 0.6, "pay": 0.5,
+        "rembours*": 1.0, "refund*": 1.0, "avoir sur": 0.8, "credit note": 1.0, "debite*": 1.0,
+        "direct debit": 1.0, "montant": 0.8, "somme": 0.5, "euros": 0.5, "eur": 0.4, "trop percu": 1.0,
+        "overcharg*": 1.0, "double charge*": 1.0, "receipt": 0.7, "iban": 0.8, "rib": 0.8, "carte bancaire": 0.7,
+        "credit card": 0.7, "transaction*": 0.6, "echeance": 0.7, "mensualite*": 0.7, "frais": 0.5, "fee": 0.5,
+        "fees": 0.5, "geste commercial": 0.8, "compensation": 0.6, "indemnis*": 0.6, "debt": 0.6, "dette": 0.6,
+        "relance": 0.5, "impaye*": 0.9, "unpaid": 0.9, "statement": 0.5, "amount": 0.7, "charged twice": 1.0,
+        "hors forfait": 0.8, "surfactur*": 1.0, "bank": 0.5, "banque": 0.5, "late fee": 0.9, "penalit*": 0.6,
+    },
+    "network": {
+        "reseau": 1.0, "network": 1.0, "signal": 1.0, "coverage": 1.0, "couverture": 1.0, "4g": 1.0, "5g": 1.0,
+        "3g": 1.0, "fibre": 0.8, "fiber": 0.8, "adsl": 0.9, "internet": 0.6, "wifi": 0.5, "wi-fi": 0.5,
+        "connexion": 0.8, "connection": 0.8, "connectivity": 0.9, "debit": 0.8, "speed": 0.9, "speeds": 0.9,
+        "slow": 0.6, "lent": 0.6, "lente": 0.6, "lenteur*": 0.8, "latence": 0.9, "latency": 0.9, "ping": 0.7,
+        "outage*": 1.0, "panne*": 0.9, "coupure*": 0.9, "down": 0.5, "no service": 0.9, "dropped call*": 1.0,
+        "appels coupes": 1.0, "zone blanche": 1.0, "antenne*": 0.9, "mbps": 1.0, "mb s": 1.0, "bande passante": 1.0,
+        "bandwidth": 1.0, "deconnect*": 0.8, "disconnect*": 0.8, "instable": 0.5, "unstable": 0.5,
+        "buffering": 0.8, "bars": 0.7, "barres": 0.7, "reception": 0.8, "capte": 0.9, "capter": 0.9,
+        "mobile data": 0.8, "data": 0.4, "donnees mobiles": 0.8, "no signal": 1.0, "dead zone": 1.0,
+        "calls drop": 1.0, "call quality": 0.9, "qualite des appels": 0.9, "incident": 0.6, "debits": 0.8,
+        "rural": 0.5, "campagne": 0.4, "en ville": 0.3, "zone": 0.5, "area": 0.4, "quartier": 0.5,
+        "lag*": 0.5, "speedtest": 1.0, "upload": 0.7, "download": 0.6, "telechargement": 0.6, "streaming": 0.4,
+    },
+    "support": {
+        "service client": 1.0, "customer service": 1.0, "customer support": 1.0, "support": 0.8,
+        "conseill*": 0.9, "advisor*": 0.9, "adviser*": 0.9, "agent": 0.8, "agents": 0.8, "hotline": 1.0,
+        "call center": 1.0, "call centre": 1.0, "centre de appel*": 1.0, "on hold": 1.0, "en attente": 0.5,
+        "attente": 0.6, "waiting": 0.6, "wait": 0.5, "attendu": 0.5, "chat": 0.6, "chatbot": 0.8,
+        "service apres vente": 1.0, "sav": 0.9, "nobody": 0.5, "no one": 0.5, "personne ne": 0.6,
+        "representative": 0.9, "rappel*": 0.6, "call back": 0.8, "called back": 0.8,
+        "reponse": 0.5, "respond*": 0.5, "reply": 0.4, "answer": 0.4, "reclamation*": 0.9, "complaint*": 0.8,
+        "ticket": 0.7, "boutique": 0.7, "store": 0.5, "shop": 0.5, "accueil": 0.7, "interlocuteur*": 0.9,
+        "escalad*": 0.7, "manager": 0.6, "responsable": 0.5, "help": 0.4, "aide": 0.4, "helpline": 1.0,
+        "telephone": 0.3, "phoned": 0.5, "called": 0.5, "appele": 0.5, "joindre": 0.7, "injoignable*": 1.0,
+        "email*": 0.4, "mail": 0.3, "courrier": 0.4, "technicien*": 0.5, "technician*": 0.5,
+        "staff": 0.8, "employee*": 0.7, "equipe": 0.4, "team": 0.4, "vendeur*": 0.7, "vendeuse*": 0.7,
+        "explication*": 0.5, "explained": 0.5, "explique*": 0.5, "ecoute": 0.6, "listened": 0.6,
+        "minutes": 0.3, "heures": 0.3, "hours": 0.3, "raccroch*": 0.8, "hung up": 0.8, "transfere*": 0.5,
+        "transferred": 0.5, "suivi": 0.4, "follow up": 0.5, "follow-up": 0.5, "service": 0.3,
+    },
+    "pricing": {
+        "prix": 1.0, "price": 1.0, "prices": 1.0, "pricing": 1.0, "tarif*": 1.0, "cher": 0.9, "chere": 0.9,
+        "expensive": 0.9, "cheap": 0.7, "cheaper": 0.8, "moins cher": 0.9, "augment*": 0.8, "hausse": 0.9,
+        "increase": 0.6, "increased": 0.6, "hike": 0.9, "raised": 0.6, "promo*": 0.9, "offre": 0.6,
+        "offer": 0.6, "offers": 0.6, "deal": 0.6, "discount*": 0.9, "reduction": 0.8, "remise": 0.8,
+        "bon plan": 0.8, "cost*": 0.7, "coute": 0.8, "coutent": 0.8, "couter": 0.7, "rapport qualite prix": 1.0,
+        "value for money": 1.0, "per month": 0.6, "par mois": 0.6, "mois": 0.2, "month": 0.2, "euros": 0.3,
+        "competitor*": 0.5, "concurren*": 0.5, "hors de prix": 1.0, "abordable": 0.8, "affordable": 0.8,
+        "overpriced": 1.0, "budget": 0.6, "doubled": 0.5, "double": 0.3, "plus cher": 1.0, "more expensive": 1.0,
+        "new customers": 0.7, "nouveaux clients": 0.7, "loyalty": 0.4, "fidelite": 0.4,
+    },
+    "contract": {
+        "contrat": 1.0, "contract": 1.0, "engagement": 1.0, "commitment": 1.0, "resili*": 1.0, "cancel*": 0.9,
+        "terminat*": 1.0, "early termination": 1.0, "fin de engagement": 1.0, "changer de forfait": 1.0,
+        "change my plan": 1.0, "changement de forfait": 1.0, "upgrade": 0.8, "downgrade": 0.9, "plan": 0.5,
+        "forfait": 0.5, "abonnement": 0.7, "subscription": 0.7, "renouvel*": 0.8, "renew*": 0.8,
+        "portabilite": 0.9, "rio": 0.9, "port my number": 0.9, "switch": 0.5, "switching": 0.5,
+        "conditions": 0.6, "cgv": 1.0, "clause": 0.9, "preavis": 1.0, "notice period": 1.0,
+        "sans engagement": 1.0, "12 mois": 0.7, "24 mois": 0.7, "12 months": 0.7, "24 months": 0.7,
+        "minimum term": 1.0, "penalty": 0.6, "terms": 0.5, "signed": 0.5, "signe": 0.5, "souscri*": 0.6,
+        "subscribed": 0.6, "changer de operateur": 0.8, "quitter": 0.6, "leave": 0.4, "leaving": 0.4,
+        "moving house": 0.8, "demenag*": 0.8, "move house": 0.8, "titulaire": 0.7, "holder": 0.5,
+        "frais de resiliation": 1.0, "option*": 0.5, "offer change": 0.6, "migration": 0.6, "close my account": 0.9,
+    },
+    "equipment": {
+        "box": 0.9, "livebox": 1.0, "freebox": 1.0, "bbox": 1.0, "lumeabox": 1.0, "lumea box": 1.0,
+        "routeur": 1.0, "router": 1.0, "modem": 1.0, "decodeur": 1.0, "decoder": 1.0, "tv box": 1.0,
+        "set-top": 1.0, "telephone": 0.4, "phone": 0.4, "smartphone": 0.9, "iphone": 0.9, "samsung": 0.8,
+        "handset": 1.0, "sim": 0.9, "carte sim": 1.0, "esim": 0.9, "e-sim": 0.9, "livraison": 0.9,
+        "delivery": 0.9, "delivered": 0.8, "livre": 0.5, "colis": 0.9, "parcel": 0.9, "package": 0.5,
+        "shipped": 0.8, "expedi*": 0.8, "repeteur": 1.0, "repeater": 1.0, "cable": 0.7, "cables": 0.7,
+        "ecran": 0.6, "screen": 0.6, "batterie": 0.7, "battery": 0.7, "chargeur": 0.8, "charger": 0.8,
+        "appareil*": 0.7, "device*": 0.7, "materiel": 0.9, "equipment": 1.0, "equipement*": 1.0,
+        "remote": 0.7, "telecommande": 0.9, "installation": 0.5, "installer": 0.4, "install": 0.4,
+        "retour": 0.4, "return": 0.4, "renvoyer": 0.6, "send back": 0.6, "defectueu*": 0.9, "faulty": 0.9,
+        "defective": 0.9, "broken": 0.5, "casse": 0.6, "voyant*": 0.8, "light": 0.3, "lights": 0.4,
+        "redemarr*": 0.7, "restart*": 0.7, "reboot*": 0.8, "firmware": 0.9, "mise a jour": 0.4, "update": 0.3,
+    },
+    "roaming": {
+        "roaming": 1.0, "itinerance": 1.0, "etranger": 1.0, "abroad": 1.0, "international*": 0.9,
+        "hors ue": 1.0, "hors union europeenne": 1.0, "outside the eu": 1.0, "outside eu": 1.0, "europe": 0.6,
+        "voyage": 0.7, "travel*": 0.7, "trip": 0.6, "holiday": 0.5, "vacances": 0.5, "pays": 0.5,
+        "country": 0.5, "countries": 0.5, "appels internationaux": 1.0, "international calls": 1.0,
+        "espagne": 0.8, "italie": 0.8, "portugal": 0.8, "allemagne": 0.8, "maroc": 0.9, "tunisie": 0.9,
+        "algerie": 0.9, "usa": 0.9, "etats-unis": 0.9, "etats unis": 0.9, "canada": 0.8, "uk": 0.5,
+        "londres": 0.8, "london": 0.7, "spain": 0.8, "italy": 0.8, "germany": 0.8, "morocco": 0.9,
+        "switzerland": 0.9, "suisse": 0.9, "japan": 0.9, "japon": 0.9, "thailand": 0.9, "thailande": 0.9,
+        "senegal": 0.9, "turkey": 0.9, "turquie": 0.9, "dubai": 0.9, "new york": 0.9, "airport": 0.5,
+        "aeroport": 0.5, "border": 0.6, "frontiere": 0.6, "zone 1": 0.7, "zone 2": 0.7,
+    },
+    "data_protection": {
+        "donnees personnelles": 1.0, "personal data": 1.0, "privacy": 1.0, "vie privee": 1.0, "rgpd": 1.0,
+        "gdpr": 1.0, "spam*": 0.9, "demarchage": 1.0, "telemarketing": 1.0, "cold call*": 1.0,
+        "sms publicitaire*": 1.0, "publicite*": 0.6, "unsubscribe": 0.8, "desinscri*": 0.8, "desabonner": 0.6,
+        "mes donnees": 0.9, "consent*": 0.9, "piratage": 0.9, "pirate*": 0.8, "hack*": 0.9, "fuite": 0.9,
+        "leak*": 0.9, "breach": 1.0, "securite": 0.6, "security": 0.6, "usurpation": 1.0,
+        "identity theft": 1.0, "sold my": 0.9, "revendu*": 0.9, "cnil": 1.0, "third parties": 0.8,
+        "partenaires": 0.4, "partners": 0.4, "sim swap": 1.0, "phishing": 1.0,
+        "hameconnage": 1.0, "fraud*": 0.5, "arnaque par sms": 0.9, "data protection": 1.0, "supprimer mes": 0.8,
+        "delete my": 0.8, "effacement": 0.9, "erasure": 0.9, "acces a mes": 0.7, "access to my": 0.6,
+        "harcel*": 0.7, "appels commerciaux": 1.0, "marketing": 0.7, "newsletter": 0.6, "cookies": 0.8,
+        "localisation": 0.6, "location data": 0.8, "mot de passe": 0.6, "password": 0.6,
+    },
+}
+
+# --- urgency -------------------------------------------------------------------------------------------
+
+#: Situations that need action now: a service down, money taken wrongly, fraud, a vulnerable customer.
+URGENT_SITUATIONS: dict[str, float] = {
+    "outage*": 1.0, "panne*": 1.0, "coupure*": 0.8, "coupe": 0.6, "coupee": 0.6, "cut off": 0.7, "no internet": 1.0, "no service": 1.0, "no signal": 0.8,
+    "no network": 1.0, "no connection": 0.8, "sans internet": 1.0, "sans reseau": 1.0, "pas de internet": 1.0,
+    "plus de internet": 1.0, "pas de reseau": 0.9, "plus de reseau": 1.0, "plus de connexion": 1.0,
+    "aucun reseau": 0.9, "zero reseau": 1.0, "pas de tonalite": 1.0, "ne fonctionne plus": 0.8,
+    "ne marche plus": 0.8, "rien ne marche": 1.0, "rien ne fonctionne": 1.0, "stopped working": 0.8,
+    "completely down": 1.0, "totally down": 1.0, "is down": 0.8, "are down": 0.8, "charged twice": 1.0,
+    "double charged": 1.0, "double prelevement": 1.0, "preleve deux fois": 1.0, "facture deux fois": 1.0,
+    "overcharg*": 0.8, "surfactur*": 0.8, "fraud*": 1.0, "arnaque par": 0.8, "unauthori*": 1.0,
+    "sim swap": 1.0, "piratage": 1.0, "pirate": 0.8, "hacked": 1.0, "usurpation": 1.0, "identity theft": 1.0,
+    "compte bloque": 0.8, "account blocked": 0.8, "suspendu*": 0.8, "suspended": 0.8, "line cut": 0.9,
+    "ligne coupee": 0.9, "ligne suspendue": 0.9, "emergency": 1.0, "urgence*": 0.9, "medical": 0.7,
+    "medecin": 0.5, "hopital": 0.7, "hospital": 0.7, "teletravail": 0.6, "work from home": 0.6,
+    "working from home": 0.6, "personne agee": 0.6, "elderly": 0.6, "depuis _ jours": 0.5, "for _ days": 0.5,
+    "since _ days": 0.5, "aucune facture": 0.3, "debite*": 0.3, "huge bill": 0.8, "facture enorme": 0.8,
+    "1000": 0.3, "bloque": 0.4, "blocked": 0.4, "lost my": 0.4, "perdu mon": 0.4, "vole": 0.6, "stolen": 0.8,
+}
+#: Asking for speed; counted only next to a concrete problem so "urgent" alone cannot force a ticket.
+URGENT_WORDS = frozenset("urgent urgently asap immediately immediatement rapidement vite quickly".split())
+URGENT_PHRASES = ("au plus vite", "des que possible", "as soon as possible", "right now", "tout de suite")
+
+# --- prompt injection ----------------------------------------------------------------------------------
+
+#: Regular expressions (on folded text) of instructions aimed at the assistant rather than the operator.
+INJECTION_PATTERNS: tuple[str, ...] = (
+    r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|prompts?|rules|guidelines|system)\b",
+    r"\b(oublie[zs]?|ignore[zs]?|ne tiens pas compte)\b.{0,40}\b(consignes?|instructions?|regles|prompt)\b",
+    r"(^|\n)\s*(system|assistant|developer)\s*:",
+    r"\byou are now\b|\btu es maintenant\b|\bvous etes maintenant\b|\bact as\b|\bpretend (to be|you)\b",
+    r"\bnew instructions\b|\bnouvelles? (instructions?|consignes?)\b|\bdeveloper mode\b|\bjailbreak\b",
+    r"\b(call|use|invoke|appelle[zr]?|utilise[zr]?)\b.{0,20}\b(tool|outil|function|fonction)\b",
+    r"\bcreate_ticket\b|\blookup_customer\b|\bsearch_knowledge_base\b",
+    r"\b(refund|rembourse[zr]?)\b.{0,20}\b(me|moi)\b.{0,30}\d[\d\s.,]*\s*(€|eur|euros?|\$|dollars?)",
+    r"\b(set|mets?|mettez|classe[zr]?|mark)\b.{0,30}\b(churn_risk|churn|sentiment|urgency|urgence|priority|priorite)\b.{0,20}\b(to|a|en|as|comme)\b",
+    r"\b(reveal|print|show|affiche[zr]?|montre[zr]?|donne[zr]?)\b.{0,30}\b(system prompt|prompt systeme|api key|cle api|instructions)\b",
+    r"</?\s*comment\s*>",
+)
