@@ -75,7 +75,7 @@ def pr_curve(y_true: np.ndarray, proba: np.ndarray, family: str, threshold: floa
         ylabel="Precision (share of flagged customers who churn)",
         title="Precision-recall curve, held-out split",
     )
-    ax.legend(loc="upper right")
+    ax.legend(loc="lower left")
     ax.grid(alpha=0.3)
     return figure
 
@@ -153,7 +153,7 @@ def feature_importance(pipeline: Pipeline, family: str, top: int = 15) -> Figure
 
         ax.legend(
             handles=[Patch(color=CHURN_COLOR, label="raises churn risk"), Patch(color=STAY_COLOR, label="lowers it")],
-            loc="lower right",
+            loc="best",
         )
     ax.grid(axis="x", alpha=0.3)
     return figure

@@ -71,7 +71,9 @@ def dataset(df, name: str, source: str):
         # Two hints that do not apply here: integer columns cannot hold missing values (the loader guarantees
         # there are none) and a local path "can be interpreted" as two equivalent source types.
         warnings.simplefilter("ignore", UserWarning)
-        return mlflow.data.from_pandas(df, source=source, name=name, targets="Churn")
+        data = mlflow.data.from_pandas(df, source=source, name=name, targets="Churn")
+        _ = data.schema  # inferred lazily (when logged) unless asked for here, inside the filter
+    return data
 
 
 def training_runs(experiment_id: str, max_results: int = 1000) -> list:

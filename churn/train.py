@@ -16,9 +16,12 @@ Run it as ``uv run churn/train.py [options]`` or ``uv run churn train [options]`
 
 from __future__ import annotations
 
+import logging
+import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from churn import loader
 from churn.errors import ChurnError
@@ -154,18 +157,34 @@ def train(
 
         pipeline = build_pipeline(params).fit(X_train, y_train)
 
-        model_info = mlflow.sklearn.log_model(
-            pipeline,
-            name="model",
-            signature=infer_signature(X_train, pipeline.predict(X_train)),
-            input_example=X_train.head(5),
-            # Explicit requirements: inferring them costs ~8 s in a subprocess for the same answer.
-            pip_requirements=model_requirements(),
-        )
+        with quiet_model_logging():
+            model_info = mlflow.sklearn.log_model(
+                pipeline,
+                name="model",
+                signature=infer_signature(X_train, pipeline.predict(X_train)),
+                input_example=X_train.head(5),
+                # Explicit requirements: inferring them costs ~8 s in a subprocess for the same answer.
+                pip_requirements=model_requirements(),
+            )
         metrics = scores(y_test, pipeline.predict_proba(X_test)[:, 1])
         mlflow.log_metrics(metrics, model_id=model_info.model_id, dataset=test_dataset)
         mlflow.log_metric("train_roc_auc", scores(y_train, pipeline.predict_proba(X_train)[:, 1])["roc_auc"])
     return run.info.run_id
+
+
+@contextmanager
+def quiet_model_logging() -> Iterator[None]:
+    """Hide two messages that do not apply: the predicted label is an integer column (it never misses a value),
+    and a uv environment has no pip to pin in conda.yaml (the model's requirements.txt is what serving uses)."""
+    environment_logger = logging.getLogger("mlflow.utils.environment")
+    level = environment_logger.level
+    environment_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
+            yield
+    finally:
+        environment_logger.setLevel(level)
 
 
 def model_requirements() -> list[str]:
