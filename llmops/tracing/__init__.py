@@ -1,0 +1,113 @@
+"""Tracing helpers for LLM apps on MLflow: setup, typed spans, sessions, PII redaction, cost, lossless export.
+
+::
+
+    import llmops.tracing as tracing
+
+    tracing.setup()                        # tracking URI + experiment from settings, autologs, redaction
+
+    @tracing.agent_span
+    def answer(question: str) -> str: ...
+
+    with tracing.session(user_id="u-42", session_id="chat-7"):
+        answer("Où est ma commande ?")
+
+    tracing.flush()                        # every finished trace is now in the store
+
+Importing this package does not import mlflow (that costs seconds); each name is loaded on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    # setup.py
+    "setup": "lifecycle",
+    "reset": "lifecycle",
+    "flush": "lifecycle",
+    "stats": "lifecycle",
+    "current": "lifecycle",
+    "TracingSetup": "lifecycle",
+    # spans.py
+    "agent_span": "spans",
+    "tool_span": "spans",
+    "retriever_span": "spans",
+    "llm_span": "spans",
+    "chain_span": "spans",
+    "embedding_span": "spans",
+    "SpanSpec": "spans",
+    "record_documents": "spans",
+    "to_documents": "spans",
+    "record_usage": "spans",
+    # session.py
+    "session": "sessions",
+    "Session": "sessions",
+    # redaction.py
+    "redact": "redaction",
+    "redact_text": "redaction",
+    "redaction_disabled": "redaction",
+    "redaction_enabled": "redaction",
+    "pseudonymize": "redaction",
+    # cost.py
+    "trace_cost": "cost",
+    "cost_breakdown": "cost",
+    "TraceCost": "cost",
+    "Price": "cost",
+    "DEFAULT_PRICES": "cost",
+    "set_prices": "cost",
+    "get_prices": "cost",
+    "price_for": "cost",
+    "COST_METADATA_KEY": "cost",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llmops.tracing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"llmops.tracing.{module}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:
+    from llmops.tracing.cost import (
+        COST_METADATA_KEY,
+        DEFAULT_PRICES,
+        Price,
+        TraceCost,
+        cost_breakdown,
+        get_prices,
+        price_for,
+        set_prices,
+        trace_cost,
+    )
+    from llmops.tracing.redaction import (
+        pseudonymize,
+        redact,
+        redact_text,
+        redaction_disabled,
+        redaction_enabled,
+    )
+    from llmops.tracing.sessions import Session, session
+    from llmops.tracing.lifecycle import TracingSetup, current, flush, reset, setup, stats
+    from llmops.tracing.spans import (
+        SpanSpec,
+        agent_span,
+        chain_span,
+        embedding_span,
+        llm_span,
+        record_documents,
+        record_usage,
+        retriever_span,
+        to_documents,
+        tool_span,
+    )

@@ -1,0 +1,107 @@
+"""setup(): lazy import, idempotence, re-pointing, surviving MLflow's own resets, the default path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import mlflow
+import llmops.tracing as tracing
+from llmops.tracing import lifecycle
+
+
+def _one_trace(text: str = "hello") -> str:
+    @tracing.agent_span
+    def answer(question: str) -> str:
+        return f"answer to {question}"
+
+    answer(text)
+    return mlflow.get_last_active_trace_id()
+
+
+def test_importing_the_package_does_not_import_mlflow():
+    code = (
+        "import sys, time; t = time.perf_counter(); import llmops.tracing as t_; "
+        "from llmops.tracing import redact; assert redact('a@b.fr') == '[EMAIL]'; "
+        "print('mlflow' in sys.modules, time.perf_counter() - t)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "False"
+    assert float(out[1]) < 0.5
+
+
+def test_setup_twice_changes_nothing(traced, session_store):
+    _one_trace()  # builds MLflow's tracer provider
+    provider_before = mlflow.tracing.provider.provider.get()
+    again = tracing.setup(session_store, traced.experiment_name, autolog=False)
+
+    assert again == traced
+    assert mlflow.tracing.provider.provider.get() is provider_before
+    hooks = [p for p in mlflow.tracing.config.get_config().span_processors if p is lifecycle._llmops_span_hook]
+    assert len(hooks) == 1
+
+    before = tracing.stats().submitted
+    trace_id = _one_trace()
+    assert tracing.flush()
+    assert tracing.stats().submitted == before + 1
+    assert mlflow.get_trace(trace_id).info.experiment_id == traced.experiment_id
+
+
+def test_setup_with_another_store_repoints_the_exporter(tmp_store, session_store, stored_rows):
+    # tmp_store (requested first) pointed MLflow at a new file; setup() points it back, then elsewhere.
+    try:
+        first_setup = tracing.setup(session_store, "tracing-repoint-first", autolog=False)
+        first = _one_trace("first")  # still queued when the URI changes below
+        second_setup = tracing.setup(tmp_store, "tracing-repoint-second", autolog=False)
+        second = _one_trace("second")
+        assert tracing.flush()
+
+        assert mlflow.get_tracking_uri() == tmp_store
+        assert stored_rows(tmp_store, second_setup.experiment_id) == (1, 1)
+        assert mlflow.get_trace(second).info.request_preview == '{"question": "second"}'
+        assert stored_rows(session_store, first_setup.experiment_id) == (1, 1)
+        mlflow.set_tracking_uri(session_store)
+        assert mlflow.get_trace(first).info.request_preview == '{"question": "first"}'
+    finally:
+        tracing.reset()
+
+
+def test_redaction_and_lossless_export_survive_mlflow_resets(traced):
+    mlflow.tracing.reset()  # what set_tracking_uri() does internally: wipes provider and configure()
+    seen = []
+
+    def user_processor(span):
+        seen.append(span.name)
+
+    mlflow.tracing.configure(span_processors=[user_processor])  # replaces the processor list
+    before = tracing.stats().submitted
+    trace_id = _one_trace("write to jane.doe@example.com")
+    assert tracing.flush()
+
+    assert tracing.stats().submitted == before + 1  # still the lossless writer
+    assert seen == ["answer"]  # the user's processor still runs...
+    trace = mlflow.get_trace(trace_id)
+    assert "jane.doe@example.com" not in trace.info.request_preview  # ...and so does redaction
+    assert trace.data.spans[0].inputs == {"question": "write to [EMAIL]"}
+
+
+def test_reset_restores_mlflow_defaults(traced):
+    original_factory = lifecycle._STATE.original_factory
+    tracing.reset()
+    assert mlflow.tracing.provider._get_mlflow_span_processor is original_factory
+    assert lifecycle._llmops_span_hook not in mlflow.tracing.config.get_config().span_processors
+    assert tracing.current() is None
+
+
+def test_lossless_false_keeps_mlflows_default_export(session_store, request, monkeypatch):
+    monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")  # synchronous: no 2 s flush in the test
+    setup = tracing.setup(session_store, "tracing-default-path", autolog=False, lossless=False)
+    try:
+        before = tracing.stats()
+        trace_id = _one_trace("call 06 12 34 56 78")
+        trace = mlflow.get_trace(trace_id)
+        assert trace.info.experiment_id == setup.experiment_id
+        assert trace.data.spans[0].inputs == {"question": "call [PHONE]"}  # redaction is on either way
+        assert tracing.stats() == before  # the lossless writer saw nothing
+    finally:
+        tracing.reset()
