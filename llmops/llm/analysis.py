@@ -29,6 +29,7 @@ from llmops.llm import lexicon as lx
 from llmops.llm.text import (
     CLAUSE_BREAKS,
     SENTENCE_BREAKS,
+    Match,
     PhraseLexicon,
     fold,
     sentences,
@@ -65,10 +66,14 @@ _PII = re.compile(
 
 @lru_cache(maxsize=1)
 def _lexicons() -> dict[str, PhraseLexicon]:
-    sentiment = {k: -v for k, v in lx.NEGATIVE.items()}
-    sentiment.update(lx.POSITIVE)
+    sentiment_en = {k: -v for k, v in lx.NEGATIVE_EN.items()}
+    sentiment_en.update(lx.POSITIVE_EN)
+    sentiment_fr = {k: -v for k, v in lx.NEGATIVE_FR.items()}
+    sentiment_fr.update(lx.POSITIVE_FR)
     return {
-        "sentiment": PhraseLexicon(sentiment.items()),
+        # One lexicon per language: folded words collide across them ("hâte" is not "hate").
+        "sentiment_en": PhraseLexicon(sentiment_en.items()),
+        "sentiment_fr": PhraseLexicon(sentiment_fr.items()),
         "sarcasm": PhraseLexicon(lx.SARCASM_PHRASES.items()),
         "neutral": PhraseLexicon((p, 0.0) for p in lx.NEUTRAL_FORMULAS),
         "contrast": PhraseLexicon([(w, True) for w in lx.CONTRASTS] + [(p, True) for p in lx.CONTRAST_PHRASES]),
@@ -179,14 +184,40 @@ class _SentimentEvidence:
     negative: float = 0.0
     sarcasm: bool = False
     cues: list[str] = field(default_factory=list)
+    by_segment: dict[int, float] = field(default_factory=dict)
 
 
-def _sentiment(text: str, tokens: list[str]) -> _SentimentEvidence:
+_PROPER_NOUN = re.compile(r"(?<![.!?\n]\s)(?<![.!?\n])(?<!^)\b([A-Z][a-z\u00e0-\u00ff]+)\b")
+_OPERATOR = ("lumea", "lumeatelecom")
+
+
+def _proper_nouns(text: str) -> set[str]:
+    """Capitalised words inside sentences ("Nice", "Bon" in "Le Bon Marché"): names, not opinions."""
+    lowered = set(tokenize(text.lower()))
+    names = {fold(m.group(1)) for m in _PROPER_NOUN.finditer(text) if m.start() > 0}
+    # A word also written in lower case somewhere is a word, not a name.
+    return {n for n in names if n not in {t for t in lowered if text.lower().count(t) > sum(1 for _ in re.finditer(rf"\b{re.escape(n.capitalize())}\b", text))}}
+
+
+def _segments(tokens: list[str], contrasts: set[int]) -> list[int]:
+    """For each token, the index of its contrast segment ("good network | but | slow support")."""
+    out, current = [], 0
+    for i, _ in enumerate(tokens):
+        if i in contrasts:
+            current += 1
+        out.append(current)
+    return out
+
+
+def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidence:
     lex = _lexicons()
     ev = _SentimentEvidence()
     sentence_of = _sentence_ids(tokens)
     questions = _question_sentences(tokens, sentence_of)
     contrasts = {m.start for m in lex["contrast"].find(tokens)}
+    segment_of = _segments(tokens, contrasts)
+    asks = "?" in tokens or bool(lex["request"].find(tokens))
+    names = _proper_nouns(text)
     masked: set[int] = set()
     for m in lex["neutral"].find(tokens):
         masked.update(range(m.start, m.end))
@@ -194,27 +225,43 @@ def _sentiment(text: str, tokens: list[str]) -> _SentimentEvidence:
     for m in lex["sarcasm"].find(tokens):
         masked.update(range(m.start, m.end))
         ev.negative += m.value
-        ev.sarcasm = ev.sarcasm or m.value >= 1.0
+        ev.by_segment[segment_of[m.start]] = ev.by_segment.get(segment_of[m.start], 0.0) - m.value
         if m.value >= 1.0:
+            ev.sarcasm = True
             sarcastic_sentences.add(sentence_of[m.start])
         ev.cues.append(m.phrase)
 
-    matches = [m for m in lex["sentiment"].find(tokens) if m.start not in masked]
+    matches = [m for m in lex[f"sentiment_{language}"].find(tokens) if m.start not in masked]
+    # Proper nouns are not opinions ("Nice" the city, "Bon" the surname); a lone "Bon," opens a sentence.
+    matches = [
+        m for m in matches
+        if not (m.end - m.start == 1 and tokens[m.start] in names)
+        and not (tokens[m.start] in {"bon", "bien", "ok", "okay", "well"} and m.end < len(tokens) and tokens[m.end] in {",", "...", "\u2026"})
+    ]
     negative_starts = [m.start for m in matches if m.value < 0]
     # Sarcasm by structure: a positive word, a pause, then a repetition or a complaint ("Super, encore une
     # panne", "Great... no signal again"), or a positive word between quotes.
     for m in matches:
         if m.value <= 0 or m.end - m.start != 1 or tokens[m.start] not in lx.SARCASM_OPENERS:
             continue
-        nxt = tokens[m.end] if m.end < len(tokens) else ""
+        after = m.end
+        while after < len(tokens) and tokens[after].startswith(_OPERATOR):
+            after += 1  # "Bravo @Lumea, ..."
+        nxt = tokens[after] if after < len(tokens) else ""
         prev = tokens[m.start - 1] if m.start > 0 else ""
         quoted = prev == '"' and nxt == '"'
         paused = nxt in {",", "!", "...", "\u2026", ":"}
-        if quoted or (
+        # "12 h without internet. Super." : a one-word compliment right after a complaint.
+        alone = (
+            nxt in SENTENCE_BREAKS
+            and (m.start == 0 or tokens[m.start - 1] in SENTENCE_BREAKS)
+            and any(s < m.start for s in negative_starts)
+        )
+        if quoted or alone or (
             paused
             and (
-                any(t in lx.REPEAT_WORDS for t in tokens[m.end : m.end + 6])
-                or any(m.end <= s <= m.end + 8 for s in negative_starts)
+                any(t in lx.REPEAT_WORDS for t in tokens[after : after + 6])
+                or any(after <= s <= after + 8 for s in negative_starts)
             )
         ):
             sarcastic_sentences.add(sentence_of[m.start])
@@ -224,6 +271,16 @@ def _sentiment(text: str, tokens: list[str]) -> _SentimentEvidence:
         ev.sarcasm = True
         sarcastic_sentences.update(sentence_of[m.start] for m in matches if m.value > 0)
 
+    # Praise glued to a complaint in the same clause ("Great job charging me twice") is sarcasm.
+    for m in matches:
+        if m.value >= 1.0 and tokens[m.start] in lx.SARCASM_OPENERS and any(
+            m.end <= s <= m.end + 2 and segment_of[s] == segment_of[m.start] and sentence_of[s] == sentence_of[m.start]
+            for s in negative_starts
+        ):
+            sarcastic_sentences.add(sentence_of[m.start])
+            ev.sarcasm = True
+
+    scored: list[tuple[Match, float]] = []
     for m in matches:
         weight = abs(m.value)
         if m.start > 0 and tokens[m.start - 1] in lx.INTENSIFIERS:
@@ -232,29 +289,55 @@ def _sentiment(text: str, tokens: list[str]) -> _SentimentEvidence:
             weight *= 1.7
         if sentence_of[m.start] in questions:
             weight *= 0.6
+        if asks and m.value > 0 and tokens[m.start] in lx.POLITENESS:
+            weight *= 0.2  # "Can you check? Thanks!" is a request, not praise
         positive = m.value > 0
         phrase_has_negator = any(t in lx.NEGATORS for t in tokens[m.start : m.end])
         if not phrase_has_negator and _negated(tokens, m.start, contrasts):
             # "pas content" reads as a complaint; "not bad" as faint praise.
-            if positive:
-                ev.negative += 0.8 * weight
-            else:
-                ev.positive += 0.3 * weight
-            ev.cues.append(f"not {m.phrase}")
+            scored.append((m, -0.8 * weight if positive else 0.3 * weight))
+            ev.cues.append("not " + m.phrase)
             continue
         if positive and sentence_of[m.start] in sarcastic_sentences:
-            ev.negative += weight
+            scored.append((m, -weight))
             ev.cues.append(f"sarcasm:{m.phrase}")
             continue
-        if positive:
-            ev.positive += weight
-        else:
-            ev.negative += weight
+        scored.append((m, weight if positive else -weight))
         ev.cues.append(m.phrase)
+
+    # Praise addressed to the operator after a complaint, with no "but" anywhere, is sarcasm
+    # ("Day 2 without internet. Great job @Lumea, truly world class").
+    negative_sentences = {sentence_of[m.start] for m, v in scored if v < 0}
+    if not contrasts and negative_sentences and sum(-v for _, v in scored if v < 0) >= 0.8:
+        for i, (m, v) in enumerate(scored):
+            sid = sentence_of[m.start]
+            mentions_operator = any(t.startswith(_OPERATOR) for i2, t in enumerate(tokens) if sentence_of[i2] == sid)
+            if v > 0 and mentions_operator and sid not in negative_sentences and max(negative_sentences) < sid:
+                scored[i] = (m, -v)
+                ev.sarcasm = True
+                ev.cues.append(f"sarcasm:{m.phrase}")
+
+    for m, v in scored:
+        if v > 0:
+            ev.positive += v
+        else:
+            ev.negative -= v
+        seg = segment_of[m.start]
+        ev.by_segment[seg] = ev.by_segment.get(seg, 0.0) + v
+    # "Praise ... but <a reservation>": what follows the contrast is a reservation even when none of its
+    # words is in the lexicon ("mais cette hausse commence à faire beaucoup").
+    for start in sorted(contrasts):
+        seg = segment_of[start]
+        before = sum(v for k, v in ev.by_segment.items() if k < seg)
+        rest = [t for i, t in enumerate(tokens) if segment_of[i] == seg and t.isalnum()]
+        if before >= 0.5 and ev.by_segment.get(seg, 0.0) <= 0 and len(rest) >= 4:
+            ev.by_segment[seg] = min(ev.by_segment.get(seg, 0.0), -0.6)
+            ev.negative = max(ev.negative, 0.6)
+            ev.cues.append("reservation after contrast")
 
     ev.positive += 0.8 * min(2, sum(text.count(e) for e in lx.POSITIVE_EMOJI)) * (0 if ev.sarcasm else 1)
     ev.negative += 0.8 * min(2, sum(text.count(e) for e in lx.NEGATIVE_EMOJI))
-    if text.count("!") >= 2 or re.search(r"\b[A-Z]{4,}\b", text):
+    if text.count("!") >= 2 or re.search(r"\b[A-Z]{4,}\b", text) or "??" in text:
         # Shouting strengthens whichever side dominates.
         if ev.negative > ev.positive:
             ev.negative *= 1.2
@@ -269,7 +352,12 @@ def _sentiment_label(ev: _SentimentEvidence) -> tuple[str, float]:
     score = 0.0 if total == 0 else (pos - neg) / total
     if ev.sarcasm and neg >= pos:
         return "negative", score
-    if pos >= 0.9 and neg >= 0.9 and min(pos, neg) / max(pos, neg) >= 0.3:
+    # Praise and complaint on opposite sides of a "but" ("great technician, but billed for nothing").
+    sides = ev.by_segment.values()
+    if len(ev.by_segment) > 1 and any(v >= 0.5 for v in sides) and any(v <= -0.5 for v in sides):
+        if min(pos, neg) / max(pos, neg) >= 0.25:
+            return "mixed", score
+    if pos >= 0.7 and neg >= 0.7 and min(pos, neg) / max(pos, neg) >= 0.3:
         return "mixed", score
     if neg >= 0.5 and neg - pos >= 0.3:
         return "negative", score
@@ -409,7 +497,7 @@ def analyze(text: str) -> Analysis:
         clean = clean.replace(sentence, " ")
     tokens = tokenize(clean)
     language = detect_language(text)
-    ev = _sentiment(clean, tokens)
+    ev = _sentiment(clean, tokens, language)
     sentiment, score = _sentiment_label(ev)
     churn, churn_cues = _churn(tokens, sentiment, ev)
     if sentiment == "neutral" and churn != "low" and "?" not in clean and any(
