@@ -53,6 +53,11 @@ _FIRST_PERSON = frozenset(
 )
 _OPERATOR_SUBJECTS = frozenset("you they vous ils lumea it on".split())
 _QUESTION_HOW = frozenset("how comment procedure steps demarche demarches".split())
+_TRAVEL_VERBS = frozenset("pars partir quitte leaving leave".split())
+_TRAVEL_NEXT = frozenset(
+    """au aux en a pour dans demain ce cet cette le la les on to for in at tomorrow next this demain lundi
+    vacances holiday holidays trip""".split()
+)
 _REQUEST_CUES = (
     "please", "could you", "can you", "would you", "pouvez vous", "pourriez vous", "pouvez-vous",
     "pourriez-vous", "merci de", "je voudrais", "je souhaite", "je souhaiterais", "i would like", "i want",
@@ -379,10 +384,20 @@ def _churn(tokens: list[str], sentiment: str, ev: _SentimentEvidence) -> tuple[s
 
     for m in lex["leave"].find(tokens):
         head = tokens[m.start]
-        after = tokens[m.end : m.end + 4]
+        after = []
+        for t in tokens[m.end : m.end + 4]:
+            if t in CLAUSE_BREAKS or t == ",":
+                break
+            after.append(t)
         before = tokens[max(0, m.start - 3) : m.start]
         if any(t in lx.NON_CONTRACT_OBJECTS for t in after):
             continue  # "cancel my order", "annuler le rendez-vous"
+        if head in _TRAVEL_VERBS and after and after[0] in _TRAVEL_NEXT:
+            continue  # "je pars au Maroc", "leaving for a week": a trip, not a departure
+        if after and after[0] in _OPERATOR + ("vous", "you"):
+            continue  # "passer chez Lumea": joining, not leaving
+        if before and before[-1] in {"was", "been", "is", "be", "were", "ete", "est", "sont", "etait"} and head.startswith(("cancel", "annul", "resili", "terminat")):
+            continue  # "it was cancelled": something the operator did
         if before and before[-1] in _OPERATOR_SUBJECTS or (len(before) > 1 and before[-2] in {"you", "vous", "ils", "they"}):
             continue  # "vous avez résilié ma ligne par erreur": the operator acted, the customer did not leave
         phrase_has_negator = any(t in lx.NEGATORS for t in tokens[m.start : m.end])

@@ -252,6 +252,8 @@ COMPETITORS = (
     "tesco", "a competitor", "the competition", "another provider", "another operator", "another carrier",
     "another network", "a different provider", "a different operator", "a different carrier",
     "a different network", "un concurrent", "la concurrence", "un autre operateur", "autre operateur",
+    "an operator", "a provider", "a new provider", "a new operator", "a competitor", "my old operator",
+    "my previous operator", "mon ancien operateur", "un autre", "une autre offre",
 )
 
 #: Verbs and phrases of leaving. Read with the sentence around them: negated ("je ne veux pas résilier") it
@@ -266,8 +268,11 @@ LEAVE_PHRASES: tuple[str, ...] = (
     "aller a la concurrence", "porter mon numero", "portabilite", "code rio", "numero rio", "mon rio",
     "mettre fin a mon", "mettre un terme a mon", "arreter mon abonnement", "arreter mon contrat",
     "fermer mon compte", "cloturer mon compte", "mon preavis", "ne renouvellerai pas", "ne vais pas renouveler",
-    "ne suis plus client", "ne serai plus client", "ex client", "adieu lumea", "je me casse", "je me barre",
-    "je change de operateur", "je change de cremerie",
+    "ne suis plus client*", "ne serai plus client*", "ne suis plus chez vous", "plus chez vous", "ex client*",
+    "adieu lumea", "je me casse", "je me barre", "je change de operateur", "je change de cremerie",
+    "je suis parti", "je suis partie", "suis parti de chez", "a ete porte", "numero porte", "abonnement ailleurs",
+    "pris un abonnement chez", "rio", "je prends autre chose", "prendre autre chose", "prends autre chose",
+    "je repars chez", "repartir chez", "retourner chez", "retourne chez",
     # English
     "cancel*", "terminat*", "leave lumea", "leaving lumea", "leave you", "leaving you", "left lumea",
     "switch provider*", "switch operator*", "switch carrier*", "switch network*", "switching provider*",
@@ -277,7 +282,10 @@ LEAVE_PHRASES: tuple[str, ...] = (
     "ending my contract", "done with lumea", "done with you", "take my business elsewhere",
     "taking my business elsewhere", "look elsewhere", "looking elsewhere", "not renewing", "will not renew",
     "goodbye lumea", "bye lumea", "find another provider", "finding another provider", "jump ship",
-    "walk away", "no longer be a customer", "no longer a customer",
+    "walk away", "no longer be a customer", "no longer a customer", "end my _ contract", "end our contract",
+    "end our _ contract", "i am leaving", "i am out", "i am gone", "was ported", "been ported", "number ported",
+    "signed up elsewhere", "go elsewhere", "going elsewhere", "i am switching", "am switching", "will switch",
+    "consider an operator", "consider another", "consider a different", "left you", "i left",
 ) + tuple(
     f"{verb} {competitor}"
     for competitor in COMPETITORS
@@ -295,14 +303,14 @@ NON_CONTRACT_OBJECTS = frozenset(
 #: Words that make a leave cue hypothetical: a threat or a consideration, i.e. medium risk.
 CONDITIONALS = frozenset(
     """si if unless sinon otherwise considering consider considere envisage envisager envisageons reflechi
-    reflechis reflechir songe songer hesite hesiter might may could maybe perhaps peut-etre pourrais
-    pourrait tempted tente thinking think pense penser wondering whether""".split()
+    reflechis reflechir songe songer hesite hesiter might could maybe perhaps peut-etre pourrais
+    pourrait tempted tente thinking think pense penser wondering whether peux can able""".split()
 )
 CONDITIONAL_PHRASES = (
     "a moins que", "or else", "ou alors", "au prochain", "la prochaine", "next time", "one more", "encore une",
     "if this", "if it", "if nothing", "si ca", "si cela", "si rien", "si vous", "if you", "thinking of",
     "thinking about", "en train de regarder", "je regarde", "looking at", "comparing", "je compare",
-    "peut etre", "ou je", "any reason to stay", "raison de rester", "why should i stay", "pourquoi rester",
+    "peut etre", "ou je", "or i", "sinon je", "otherwise i", "not sure", "pas sur", "any reason to stay", "raison de rester", "why should i stay", "pourquoi rester",
 )
 #: Phrases of strong dissatisfaction or repeated problems: medium churn risk even without a leave verb.
 MEDIUM_CHURN_PHRASES: dict[str, float] = {
@@ -313,23 +321,31 @@ MEDIUM_CHURN_PHRASES: dict[str, float] = {
     "better offer": 0.8, "another provider": 1.0, "another operator": 1.0, "another carrier": 1.0,
     "si ca continue": 1.0, "if this continues": 1.0, "if this keeps": 1.0, "if nothing changes": 1.0,
     "si rien ne change": 1.0, "if it happens again": 1.0, "si ca recommence": 1.0, "considering": 0.6,
-    "my options": 0.8, "mes options": 0.6, "je reflechis": 0.6, "meilleure offre": 0.8, "better deal": 0.8, "sfr": 0.6,
+    "my options": 0.8, "mes options": 0.6, "je reflechis": 0.6, "je compare": 1.1, "d autres font": 0.8,
+    "de autres font": 0.8, "others offer": 0.8, "someone else offers": 0.9, "other providers": 1.1,
+    "look at other": 1.0, "ce que je fais encore chez vous": 1.2, "interet de rester": 1.1, "point in staying": 1.1,
+    "reason to stay": 1.0, "raison de rester": 1.0, "pas sur de renouveler": 1.2, "not sure i will renew": 1.2,
+    "deuxieme fois": 0.8, "second time": 0.8, "2nd": 0.5, "troisieme message": 1.0, "third message": 1.0,
+    "asked twice": 0.8, "reported it twice": 0.8, "twice": 0.3, "three times": 0.7, "trois fois": 0.7,
+    "deuxieme panne": 0.9, "second outage": 0.9, "troisieme panne": 1.1, "third outage": 1.1, "pour rien": 0.4,
+    "new customers": 0.6, "nouveaux clients": 0.6, "nouveau client": 0.5, "starting to regret": 1.1,
+    "commence a regretter": 1.1, "make me regret": 1.1, "meilleure offre": 0.8, "better deal": 0.8, "sfr": 0.6,
     "bouygues": 0.6, "sosh": 0.6, "red by sfr": 0.6, "vodafone": 0.6, "t-mobile": 0.6, "verizon": 0.6,
-    "une fois de plus": 0.7, "once again": 0.7, "encore une fois": 0.7, "again": 0.5, "encore": 0.4,
+    "une fois de plus": 0.7, "once again": 0.7, "encore une fois": 0.7, "again": 0.5, "encore": 0.2,
     "troisieme fois": 1.0, "third time": 1.0, "3e fois": 1.0, "3eme fois": 1.0, "quatrieme fois": 1.0,
     "fourth time": 1.0, "plusieurs fois": 0.7, "several times": 0.7, "many times": 0.7, "multiple times": 0.7,
     "combien de fois": 0.9, "how many times": 0.9, "a chaque fois": 0.6, "every time": 0.6, "everytime": 0.6,
-    "tous les jours": 0.6, "every day": 0.6, "chaque semaine": 0.7, "every week": 0.7, "depuis des semaines": 0.9,
+    "tous les jours": 0.6, "every day": 0.6, "chaque semaine": 0.3, "every week": 0.3, "depuis des semaines": 0.9,
     "depuis des mois": 1.0, "for weeks": 0.9, "for months": 1.0, "depuis _ semaines": 0.8,
-    "depuis _ mois": 0.9, "since _ weeks": 0.8, "for _ weeks": 0.8, "for _ months": 0.9, "depuis _ jours": 0.5,
-    "for _ days": 0.5, "toujours pas": 0.6, "still not": 0.6, "still no": 0.6, "still waiting": 0.7,
-    "toujours rien": 0.7, "toujours en attente": 0.7, "jamais": 0.3, "never": 0.3, "inadmissible": 0.6,
-    "unacceptable": 0.6, "inacceptable": 0.6, "scandal*": 0.6, "arnaque*": 0.7, "scam*": 0.7,
+    "depuis _ mois": 0.9, "since _ weeks": 0.8, "for _ weeks": 0.8, "for _ months": 0.9, "depuis _ jours": 0.2,
+    "for _ days": 0.2, "toujours pas": 0.6, "still not": 0.6, "still no": 0.6, "still waiting": 0.7,
+    "toujours rien": 0.7, "toujours en attente": 0.7, "jamais": 0.2, "never": 0.2, "inadmissible": 0.6,
+    "unacceptable": 0.6, "inacceptable": 0.6, "scandal*": 0.6, "arnaque*": 0.4, "scam*": 0.7,
     "plus jamais": 0.8, "never again": 0.8, "regrette mon": 0.8, "regret*": 0.5, "a bout": 0.8,
     "patience a des limites": 1.0, "ma patience": 0.8, "my patience": 0.8, "en ai assez": 1.0,
     "had enough": 1.0, "en avoir assez": 1.0, "reconsider*": 0.8, "reconsiderer": 0.8, "fidelite": 0.4,
-    "loyalty": 0.4, "client depuis": 0.5, "customer for": 0.5, "customer since": 0.5, "years": 0.2,
-    "ans": 0.2, "resiliation": 0.3, "frais de resiliation": 0.3, "termination fee*": 0.3, "prix augmente": 0.4,
+    "loyalty": 0.4, "client depuis": 0.5, "customer for": 0.5, "customer since": 0.5, "years": 0.1,
+    "ans": 0.1, "resiliation": 0.3, "frais de resiliation": 0.3, "termination fee*": 0.3, "prix augmente": 0.4,
     "price increase": 0.4, "augmentation": 0.4, "hausse": 0.4,
 }
 
@@ -460,7 +476,7 @@ URGENT_SITUATIONS: dict[str, float] = {
     "compte bloque": 0.8, "account blocked": 0.8, "suspendu*": 0.8, "suspended": 0.8, "line cut": 0.9,
     "ligne coupee": 0.9, "ligne suspendue": 0.9, "emergency": 1.0, "urgence*": 0.9, "medical": 0.7,
     "medecin": 0.5, "hopital": 0.7, "hospital": 0.7, "teletravail": 0.6, "work from home": 0.6,
-    "working from home": 0.6, "personne agee": 0.6, "elderly": 0.6, "depuis _ jours": 0.5, "for _ days": 0.5,
+    "working from home": 0.6, "personne agee": 0.6, "elderly": 0.6, "depuis _ jours": 0.2, "for _ days": 0.2,
     "since _ days": 0.5, "aucune facture": 0.3, "debite*": 0.3, "huge bill": 0.8, "facture enorme": 0.8,
     "1000": 0.3, "bloque": 0.4, "blocked": 0.4, "lost my": 0.4, "perdu mon": 0.4, "vole": 0.6, "stolen": 0.8,
 }
