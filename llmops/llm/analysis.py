@@ -52,6 +52,7 @@ _FIRST_PERSON = frozenset(
     like would vais will going voudrais aimerais please""".split()
 )
 _OPERATOR_SUBJECTS = frozenset("you they vous ils lumea it on".split())
+_LONG_COMMENT = 30  # words: below this a complaint reads as venting (reviews, posts), above as a letter
 _QUESTION_HOW = frozenset("how comment procedure steps demarche demarches".split())
 _TRAVEL_VERBS = frozenset("pars partir quitte leaving leave".split())
 _TRAVEL_NEXT = frozenset(
@@ -190,6 +191,8 @@ class _SentimentEvidence:
     sarcasm: bool = False
     cues: list[str] = field(default_factory=list)
     by_segment: dict[int, float] = field(default_factory=dict)
+    minor_reservation: bool = False
+    asks: bool = False
 
 
 _PROPER_NOUN = re.compile(r"(?<![.!?\n]\s)(?<![.!?\n])(?<!^)\b([A-Z][a-z\u00e0-\u00ff]+)\b")
@@ -222,6 +225,7 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
     contrasts = {m.start for m in lex["contrast"].find(tokens)}
     segment_of = _segments(tokens, contrasts)
     asks = "?" in tokens or bool(lex["request"].find(tokens))
+    ev.asks = "?" in tokens
     names = _proper_nouns(text)
     masked: set[int] = set()
     for m in lex["neutral"].find(tokens):
@@ -276,17 +280,32 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
         ev.sarcasm = True
         sarcastic_sentences.update(sentence_of[m.start] for m in matches if m.value > 0)
 
-    # Praise glued to a complaint in the same clause ("Great job charging me twice") is sarcasm.
+    # Praise glued to a complaint in the same clause ("Great job charging me twice", "Merci @Lumea pour la
+    # coupure") is sarcasm.
     for m in matches:
-        if m.value >= 1.0 and tokens[m.start] in lx.SARCASM_OPENERS and any(
-            m.end <= s <= m.end + 2 and segment_of[s] == segment_of[m.start] and sentence_of[s] == sentence_of[m.start]
+        thanks = tokens[m.start] in {"merci", "thanks", "thank", "bravo"}
+        reach = 4 if thanks else 2
+        if (m.value >= 1.0 or thanks) and tokens[m.start] in lx.SARCASM_OPENERS | {"thank"} and any(
+            m.end <= s <= m.end + reach and segment_of[s] == segment_of[m.start] and sentence_of[s] == sentence_of[m.start]
             for s in negative_starts
         ):
             sarcastic_sentences.add(sentence_of[m.start])
             ev.sarcasm = True
 
+    # A problem said to be over ("panne réglée en une journée", "fixed the logout bug") is not a complaint.
+    resolved: set[int] = set()
+    for m in matches:
+        if m.value < 0:
+            window = [t for i, t in enumerate(tokens[max(0, m.start - 3) : m.end + 4], max(0, m.start - 3))
+                      if sentence_of[i] == sentence_of[m.start]]
+            if any(t in lx.RESOLUTIONS for t in window):
+                resolved.add(m.start)
+
     scored: list[tuple[Match, float]] = []
     for m in matches:
+        if m.start in resolved:
+            ev.cues.append("resolved " + m.phrase)
+            continue
         weight = abs(m.value)
         if m.start > 0 and tokens[m.start - 1] in lx.INTENSIFIERS:
             weight *= 1.5
@@ -335,6 +354,8 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
         seg = segment_of[start]
         before = sum(v for k, v in ev.by_segment.items() if k < seg)
         rest = [t for i, t in enumerate(tokens) if segment_of[i] == seg and t.isalnum()]
+        if before >= 0.5 and any(t in lx.MINIMIZERS for t in rest[:6]):
+            ev.minor_reservation = True
         if before >= 0.5 and ev.by_segment.get(seg, 0.0) <= 0 and len(rest) >= 4:
             ev.by_segment[seg] = min(ev.by_segment.get(seg, 0.0), -0.6)
             ev.negative = max(ev.negative, 0.6)
@@ -359,11 +380,15 @@ def _sentiment_label(ev: _SentimentEvidence) -> tuple[str, float]:
         return "negative", score
     # Praise and complaint on opposite sides of a "but" ("great technician, but billed for nothing").
     sides = ev.by_segment.values()
+    if ev.minor_reservation and pos >= 2 * neg:
+        return "positive", score
     if len(ev.by_segment) > 1 and any(v >= 0.5 for v in sides) and any(v <= -0.5 for v in sides):
         if min(pos, neg) / max(pos, neg) >= 0.25:
             return "mixed", score
     if pos >= 0.7 and neg >= 0.7 and min(pos, neg) / max(pos, neg) >= 0.3:
         return "mixed", score
+    if ev.asks and neg <= 0.6 and pos < 0.5:
+        return "neutral", score  # a question with a mild complaint in it is a request for help
     if neg >= 0.5 and neg - pos >= 0.3:
         return "negative", score
     if pos >= 0.6 and pos - neg >= 0.3:
@@ -447,7 +472,8 @@ def _topics(tokens: list[str]) -> list[str]:
         scores[topic] = scores.get(topic, 0.0) + weight
         first.setdefault(topic, m.start)
     ranked = sorted(scores, key=lambda t: (-scores[t], first[t], TOPICS.index(t)))
-    chosen = [t for t in ranked if scores[t] >= 0.8][:3]
+    # Secondary topics must weigh something next to the main one: gold labels rarely have three.
+    chosen = [t for t in ranked if scores[t] >= 0.8 and (not ranked or scores[t] >= 0.4 * scores[ranked[0]])][:3]
     if not chosen and ranked and scores[ranked[0]] >= 0.4:
         chosen = ranked[:1]
     return chosen
@@ -525,7 +551,15 @@ def analyze(text: str) -> Analysis:
     is_question = "?" in clean
     urgency, urgency_cues = _urgency(tokens, sentiment, churn, is_question)
     asks = bool(_lexicons()["request"].find(tokens))
-    needs_reply = sentiment in {"negative", "mixed"} or churn != "low" or is_question or asks
+    # Questions and requests need an answer; so does a long complaint (a letter, an e-mail) and a notice of
+    # departure. Short venting, praise and opinions ("App still logs me out. Meh.") do not.
+    length = sum(1 for t in tokens if t.isalnum())
+    needs_reply = (
+        is_question
+        or asks
+        or (churn == "high" and length >= _LONG_COMMENT)
+        or (sentiment in {"negative", "mixed"} and length >= _LONG_COMMENT)
+    )
     return Analysis(
         text=text,
         language=language,

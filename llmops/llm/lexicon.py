@@ -33,7 +33,7 @@ POSITIVE_EN: dict[str, float] = {
     "working again": 1.0, "no extra charges": 1.0, "no extra charge": 1.0, "genuinely": 0.4, "stay with": 0.6,
     "stayed with": 0.8, "why i have stayed": 1.2, "cheapest": 0.8, "generous": 1.1, "thank you for": 0.9,
     "thanks for the": 0.9, "thanks for fixing": 1.3, "thank you to": 1.0, "thanks to the": 0.9, "5 stars": 1.4,
-    "five stars": 1.4, "10 10": 1.4, "finally works": 0.6, "finally fixed": 0.6, "credit arrived": 0.8,
+    "five stars": 1.4, "10 10": 1.4, "5 5": 1.3, "finally works": 0.6, "finally fixed": 0.6, "credit arrived": 0.8,
     "all good": 1.1, "fair enough": 0.6, "sorted out": 0.9, "cheers": 0.5, "impeccable": 1.5, "super": 1.0,
 }
 #: Complaints, anger, disappointment and reported problems, in English.
@@ -186,7 +186,14 @@ INTENSIFIERS = frozenset(
 #: Words that negate a sentiment cue a few tokens later ("not good", "pas content", "jamais satisfait").
 NEGATORS = frozenset("not no never ne pas jamais aucun aucune nothing rien without sans hardly nor ni".split())
 #: Words that turn the sentence into a contrast: both sides are read as separate clauses ("good but slow").
-CONTRASTS = frozenset("but however although though yet mais cependant pourtant toutefois neanmoins sinon".split())
+CONTRASTS = frozenset("but however although though yet otherwise mais cependant pourtant toutefois neanmoins sinon".split())
+#: Words that make a reservation small ("just a shame the app...", "juste un petit bémol"): praise stays praise.
+MINIMIZERS = frozenset("just only small slight slightly minor little bit juste seul seule petit petite leger legere".split())
+#: Participles saying a problem is over: "panne réglée", "bug corrigé", "fixed the logout bug".
+RESOLUTIONS = frozenset(
+    """regle reglee regles reglees corrige corrigee corriges corrigees resolu resolue resolus resolues repare
+    reparee repares retabli retablie retablis fixed resolved sorted repaired solved gone""".split()
+)
 CONTRAST_PHRASES = ("par contre", "en revanche", "even if", "meme si", "sauf que", "except that", "on the other hand")
 
 #: Set phrases that are always sarcastic in a complaint: read as strongly negative.
@@ -204,7 +211,7 @@ SARCASM_PHRASES: dict[str, float] = {
     "( not )": 1.5, "very optimistic": 1.3, "tres optimiste": 1.3, "world class": 0.6, "truly world": 1.0,
     "toujours aussi creatif*": 1.4, "vraiment au top": 0.3, "on adore": 0.6, "heureusement que": 0.4,
     "joli cadeau": 1.4, "beau cadeau": 1.3, "nice gift": 1.3, "bah bravo": 1.5, "ah bravo": 1.3,
-    "je adore financer": 1.6, "really nailing": 1.4, "nailing it": 1.2, "nailing this": 1.4,
+    "je adore financer": 1.6, "mon oeil": 1.4, "my foot": 1.2, "really nailing": 1.4, "nailing it": 1.2, "nailing this": 1.4,
 }
 #: Positive words that, followed by a comma/ellipsis and a complaint, are sarcastic ("Great, another outage").
 SARCASM_OPENERS = frozenset(
@@ -237,7 +244,8 @@ NEUTRAL_FORMULAS = (
     "bonne annee", "meilleurs voeux", "happy new year", "lumea pro", "fibre pro", "pro mobile",
     "en bon etat", "bon etat", "good condition", "de bonne foi", "good faith", "bon de retour",
     "ok so", "bon ben", "the best way", "the best option", "le mieux", "what is the best", "quelle est la meilleure",
-    "kind of", "what kind", "quel genre", "thank you for your reply", "thanks for your reply", "happy to",
+    "outage credit", "credit for the outage", "compensation for the outage", "geste pour la panne",
+    "avoir pour la panne", "indemnisation de la panne", "indemnisation pour la panne", "kind of", "what kind", "quel genre", "thank you for your reply", "thanks for your reply", "happy to",
     "glad to", "heureux de", "ravi de vous",
     "thank you for your message", "thanks for your help",
 )
@@ -353,6 +361,7 @@ MEDIUM_CHURN_PHRASES: dict[str, float] = {
 
 TOPIC_CUES: dict[str, dict[str, float]] = {
     "billing": {
+        "frais de cloture": 0.6, "refunding": 1.0, "facture": 1.0,
         "factur*": 1.0, "invoice*": 1.0, "bill": 1.0, "bills": 1.0, "billed": 1.0, "billing": 1.0,
         "charge": 0.8, "charged": 1.0, "charges": 0.8, "charging": 0.7, "preleve*": 1.0, "prelevement*": 1.0,
         "paiement*": 0.9, "payment*": 0.9, "paye": 0.6, "payer": 0.6, "paid": 0.6, "pay": 0.5,
@@ -365,6 +374,8 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "hors forfait": 0.8, "surfactur*": 1.0, "bank": 0.5, "banque": 0.5, "late fee": 0.9, "penalit*": 0.6,
     },
     "network": {
+        "antenna*": 0.9, "no drops": 1.0, "sos uniquement": 1.0, "gigabit": 0.8, "routage": 0.8, "routing": 0.8,
+        "femtocell": 0.9, "5g": 1.0, "evening drops": 1.0, "drops": 0.6, "service came back": 0.8, "ping a": 0.3,
         "reseau": 1.0, "network": 1.0, "signal": 1.0, "coverage": 1.0, "couverture": 1.0, "4g": 1.0, "5g": 1.0,
         "3g": 1.0, "fibre": 0.8, "fiber": 0.8, "adsl": 0.9, "internet": 0.6, "wifi": 0.5, "wi-fi": 0.5,
         "connexion": 0.8, "connection": 0.8, "connectivity": 0.9, "debit": 0.8, "speed": 0.9, "speeds": 0.9,
@@ -379,6 +390,10 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "lag*": 0.5, "speedtest": 1.0, "upload": 0.7, "download": 0.6, "telechargement": 0.6, "streaming": 0.4,
     },
     "support": {
+        "appli": 0.8, "app": 0.8, "application": 0.5, "chat widget": 1.0, "onglet": 0.6, "tuto": 0.5,
+        "espace client": 0.6, "interpret*": 0.5, "sign-language": 0.8, "sign language": 0.8, "langue des signes": 0.8,
+        "reach you": 0.7, "vous joindre": 0.7, "rendez-vous": 0.5, "logout": 0.8, "log out": 0.8, "logs me out": 0.8,
+        "mises a jour": 0.3, "android": 0.5, "interface": 0.5, "website": 0.4, "site": 0.3,
         "service client": 1.0, "customer service": 1.0, "customer support": 1.0, "support": 0.8,
         "conseill*": 0.9, "advisor*": 0.9, "adviser*": 0.9, "agent": 0.8, "agents": 0.8, "hotline": 1.0,
         "call center": 1.0, "call centre": 1.0, "centre de appel*": 1.0, "on hold": 1.0, "en attente": 0.5,
@@ -396,6 +411,9 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "transferred": 0.5, "suivi": 0.4, "follow up": 0.5, "follow-up": 0.5, "service": 0.3,
     },
     "pricing": {
+        "student offer": 1.0, "offre etudiante": 1.0, "campus": 1.0, "geste": 0.7, "fidelisation": 1.0,
+        "retention": 1.0, "points": 0.5, "loyalty points": 0.9, "worth every": 0.8, "partout ailleurs": 0.6,
+        "option monde": 0.5, "remise famille": 1.0, "famille": 0.3,
         "prix": 1.0, "price": 1.0, "prices": 1.0, "pricing": 1.0, "tarif*": 1.0, "cher": 0.9, "chere": 0.9,
         "expensive": 0.9, "cheap": 0.7, "cheaper": 0.8, "moins cher": 0.9, "augment*": 0.8, "hausse": 0.9,
         "increase": 0.6, "increased": 0.6, "hike": 0.9, "raised": 0.6, "promo*": 0.9, "offre": 0.6,
@@ -407,6 +425,8 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "new customers": 0.7, "nouveaux clients": 0.7, "loyalty": 0.4, "fidelite": 0.4,
     },
     "contract": {
+        "number port": 1.0, "port from": 0.8, "frais de cloture": 1.0, "cloture": 0.7, "engage": 0.6,
+        "end my": 0.6, "renouveler": 0.8, "porte": 0.4, "je suis parti": 0.8, "signed with": 0.5,
         "contrat": 1.0, "contract": 1.0, "engagement": 1.0, "commitment": 1.0, "resili*": 1.0, "cancel*": 0.9,
         "terminat*": 1.0, "early termination": 1.0, "fin de engagement": 1.0, "changer de forfait": 1.0,
         "change my plan": 1.0, "changement de forfait": 1.0, "upgrade": 0.8, "downgrade": 0.9, "plan": 0.5,
@@ -420,6 +440,8 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "frais de resiliation": 1.0, "option*": 0.5, "offer change": 0.6, "migration": 0.6, "close my account": 0.9,
     },
     "equipment": {
+        "touches": 0.7, "tv app": 0.5, "chromecast": 0.6, "controle parental": 0.8, "parental": 0.7,
+        "new phone": 0.8, "nouveau telephone": 0.8, "telephone": 0.5,
         "box": 0.9, "livebox": 1.0, "freebox": 1.0, "bbox": 1.0, "lumeabox": 1.0, "lumea box": 1.0,
         "routeur": 1.0, "router": 1.0, "modem": 1.0, "decodeur": 1.0, "decoder": 1.0, "tv box": 1.0,
         "set-top": 1.0, "telephone": 0.4, "phone": 0.4, "smartphone": 0.9, "iphone": 0.9, "samsung": 0.8,
@@ -434,6 +456,14 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "redemarr*": 0.7, "restart*": 0.7, "reboot*": 0.8, "firmware": 0.9, "mise a jour": 0.4, "update": 0.3,
     },
     "roaming": {
+        "option monde": 1.2, "pass voyage": 1.2, "zone 3": 0.8, "eu allowance": 1.0, "allowance": 0.4,
+        "calls to": 0.6, "appels vers": 0.8, "appeler a": 0.4, "china": 0.9, "chine": 0.9, "croatia": 0.9,
+        "croatie": 0.9, "montenegro": 0.9, "albania": 0.9, "albanie": 0.9, "ghana": 0.9, "greece": 0.9, "grece": 0.9,
+        "poland": 0.9, "pologne": 0.9, "belgique": 0.8, "belgium": 0.8, "netherlands": 0.8, "pays-bas": 0.8,
+        "austria": 0.8, "autriche": 0.8, "ireland": 0.8, "irlande": 0.8, "india": 0.9, "inde": 0.9, "brazil": 0.9,
+        "bresil": 0.9, "mexico": 0.9, "mexique": 0.9, "australia": 0.9, "australie": 0.9, "vietnam": 0.9,
+        "cote de ivoire": 0.9, "cote d ivoire": 0.9, "cameroun": 0.9, "cameroon": 0.9, "romania": 0.9,
+        "roumanie": 0.9, "norway": 0.8, "norvege": 0.8, "iceland": 0.9, "islande": 0.9, "egypt": 0.9, "egypte": 0.9,
         "roaming": 1.0, "itinerance": 1.0, "etranger": 1.0, "abroad": 1.0, "international*": 0.9,
         "hors ue": 1.0, "hors union europeenne": 1.0, "outside the eu": 1.0, "outside eu": 1.0, "europe": 0.6,
         "voyage": 0.7, "travel*": 0.7, "trip": 0.6, "holiday": 0.5, "vacances": 0.5, "pays": 0.5,
@@ -446,6 +476,8 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "aeroport": 0.5, "border": 0.6, "frontiere": 0.6, "zone 1": 0.7, "zone 2": 0.7,
     },
     "data_protection": {
+        "arnaque": 0.6, "e-mail addresses": 0.8, "email addresses": 0.8, "phone numbers": 0.5,
+        "adresses e-mail": 0.8, "donnees": 0.5, "lien": 0.3, "link": 0.3,
         "donnees personnelles": 1.0, "personal data": 1.0, "privacy": 1.0, "vie privee": 1.0, "rgpd": 1.0,
         "gdpr": 1.0, "spam*": 0.9, "demarchage": 1.0, "telemarketing": 1.0, "cold call*": 1.0,
         "sms publicitaire*": 1.0, "publicite*": 0.6, "unsubscribe": 0.8, "desinscri*": 0.8, "desabonner": 0.6,

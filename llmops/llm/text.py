@@ -35,9 +35,12 @@ CLAUSE_BREAKS = frozenset({".", "!", "?", ";", "...", "\u2026", ":", "(", ")"})
 SENTENCE_BREAKS = frozenset({".", "!", "?", "...", "\u2026"})
 
 
+_LIGATURES = str.maketrans({"\u0153": "oe", "\u00e6": "ae", "\u00df": "ss"})
+
+
 def fold(text: str) -> str:
-    """Lower-case and strip accents: "Résilier" -> "resilier"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    """Lower-case and strip accents: "Résilier" -> "resilier", "œil" -> "oeil"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LIGATURES))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
