@@ -201,10 +201,12 @@ _OPERATOR = ("lumea", "lumeatelecom")
 
 def _proper_nouns(text: str) -> set[str]:
     """Capitalised words inside sentences ("Nice", "Bon" in "Le Bon Marché"): names, not opinions."""
-    lowered = set(tokenize(text.lower()))
     names = {fold(m.group(1)) for m in _PROPER_NOUN.finditer(text) if m.start() > 0}
+    if not names:
+        return names
     # A word also written in lower case somewhere is a word, not a name.
-    return {n for n in names if n not in {t for t in lowered if text.lower().count(t) > sum(1 for _ in re.finditer(rf"\b{re.escape(n.capitalize())}\b", text))}}
+    lower = {fold(w) for w in re.findall(r"\b[a-z\u00e0-\u00ff]+\b", text)}
+    return names - lower
 
 
 def _segments(tokens: list[str], contrasts: set[int]) -> list[int]:
@@ -333,10 +335,10 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
     # ("Day 2 without internet. Great job @Lumea, truly world class").
     negative_sentences = {sentence_of[m.start] for m, v in scored if v < 0}
     if not contrasts and negative_sentences and sum(-v for _, v in scored if v < 0) >= 0.8:
+        operator_sentences = {sentence_of[i] for i, t in enumerate(tokens) if t.startswith(_OPERATOR)}
         for i, (m, v) in enumerate(scored):
             sid = sentence_of[m.start]
-            mentions_operator = any(t.startswith(_OPERATOR) for i2, t in enumerate(tokens) if sentence_of[i2] == sid)
-            if v > 0 and mentions_operator and sid not in negative_sentences and max(negative_sentences) < sid:
+            if v > 0 and sid in operator_sentences and sid not in negative_sentences and max(negative_sentences) < sid:
                 scored[i] = (m, -v)
                 ev.sarcasm = True
                 ev.cues.append(f"sarcasm:{m.phrase}")
@@ -493,7 +495,7 @@ def _urgency(tokens: list[str], sentiment: str, churn: str, is_question: bool) -
         situation *= 0.4  # "the outage was fixed quickly, thanks" is not urgent
     if situation >= 1.0 or (situation >= 0.5 and asks_speed):
         return "high", cues
-    if situation > 0 or sentiment in {"negative", "mixed"} or churn != "low" or asks_speed:
+    if (situation > 0 and sentiment != "positive") or sentiment in {"negative", "mixed"} or churn != "low" or asks_speed:
         return "medium", cues
     return "low", cues
 

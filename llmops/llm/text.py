@@ -38,10 +38,24 @@ SENTENCE_BREAKS = frozenset({".", "!", "?", "...", "\u2026"})
 _LIGATURES = str.maketrans({"\u0153": "oe", "\u00e6": "ae", "\u00df": "ss"})
 
 
+_FOLDED: dict[int, str] = {}
+
+
+def _fold_char(ch: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", ch.translate(_LIGATURES))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def fold(text: str) -> str:
     """Lower-case and strip accents: "Résilier" -> "resilier", "œil" -> "oeil"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LIGATURES))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered
+    for ch in set(lowered):
+        code = ord(ch)
+        if code > 127 and code not in _FOLDED:
+            _FOLDED[code] = _fold_char(ch)
+    return lowered.translate(_FOLDED)
 
 
 def normalize(text: str) -> str:
@@ -93,6 +107,8 @@ class PhraseLexicon(Generic[T]):
             else:
                 self._exact.setdefault(head, []).append(item)
         self._prefix_lengths = sorted({len(k) for k in self._prefix})
+        # Candidates per token: vocabulary repeats across comments, so this makes matching near-free.
+        self._cache: dict[str, list[tuple[tuple[str, ...], T, str]]] = {}
 
     @staticmethod
     def _token_matches(pattern: str, token: str) -> bool:
@@ -103,11 +119,17 @@ class PhraseLexicon(Generic[T]):
         return token == pattern
 
     def _candidates(self, token: str) -> list[tuple[tuple[str, ...], T, str]]:
+        cached = self._cache.get(token)
+        if cached is not None:
+            return cached
         found = list(self._exact.get(token, ()))
         for n in self._prefix_lengths:
             if n > len(token):
                 break
             found.extend(self._prefix.get(token[:n], ()))
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[token] = found
         return found
 
     def find(self, tokens: list[str]) -> list[Match[T]]:
