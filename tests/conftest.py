@@ -56,3 +56,13 @@ def tmp_store(tmp_path) -> str:
         else:
             os.environ[key] = value
     mlflow.set_tracking_uri(previous_uri)
+
+
+@pytest.fixture(scope="session")
+def offline_llm():
+    """The offline model served on 127.0.0.1 for the whole session, without faults; yields its base URL
+    (``http://127.0.0.1:PORT/v1``, what ``openai.OpenAI(base_url=...)`` wants)."""
+    from llmops.llm.server import OfflineLLM
+
+    with OfflineLLM(faults="") as llm:
+        yield llm.base_url
