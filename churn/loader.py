@@ -100,6 +100,8 @@ def download(url: str, dest: Path, sha256: str, timeout: float = 30.0) -> Path:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         partial.unlink(missing_ok=True)
         reason = getattr(exc, "reason", None) or exc
+        if isinstance(exc, urllib.error.HTTPError):
+            reason = f"HTTP {exc.code} {exc.reason}"
         raise ChurnDataError(
             f"{dest} is missing and could not be downloaded from {url} ({reason}). "
             f"Put the IBM Telco Customer Churn CSV at {dest}, or choose another file of the same schema "

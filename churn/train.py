@@ -151,7 +151,8 @@ def train(
             }
         )
         source = df.attrs["source"]
-        mlflow.log_input(tracking.dataset(train_df, "telco_churn-train", source), context="training")
+        train_dataset = tracking.dataset(train_df, "telco_churn-train", source)
+        mlflow.log_input(train_dataset, context="training")
         test_dataset = tracking.dataset(test_df, "telco_churn-test", source)
         mlflow.log_input(test_dataset, context="evaluation")
 
@@ -165,10 +166,13 @@ def train(
                 input_example=X_train.head(5),
                 # Explicit requirements: inferring them costs ~8 s in a subprocess for the same answer.
                 pip_requirements=model_requirements(),
+                # skops refuses to load tree node arrays unless told they are trusted; we just fitted them.
+                skops_trusted_types=["sklearn.tree._tree.Tree"] if params.model == "rf" else None,
             )
         metrics = scores(y_test, pipeline.predict_proba(X_test)[:, 1])
         mlflow.log_metrics(metrics, model_id=model_info.model_id, dataset=test_dataset)
-        mlflow.log_metric("train_roc_auc", scores(y_train, pipeline.predict_proba(X_train)[:, 1])["roc_auc"])
+        train_auc = scores(y_train, pipeline.predict_proba(X_train)[:, 1])["roc_auc"]
+        mlflow.log_metric("train_roc_auc", train_auc, model_id=model_info.model_id, dataset=train_dataset)
     return run.info.run_id
 
 
