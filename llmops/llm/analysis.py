@@ -54,6 +54,7 @@ _FIRST_PERSON = frozenset(
 _OPERATOR_SUBJECTS = frozenset("you they vous ils lumea it on".split())
 _LONG_COMMENT = 30  # words: below this a complaint reads as venting (reviews, posts), above as a letter
 _QUESTION_HOW = frozenset("how comment procedure steps demarche demarches".split())
+_ALWAYS_HIGH = frozenset({"code rio", "numero rio", "mon rio", "rio", "pac code"})
 _TRAVEL_VERBS = frozenset("pars partir quitte leaving leave".split())
 _TRAVEL_NEXT = frozenset(
     """au aux en a pour dans demain ce cet cette le la les on to for in at tomorrow next this demain lundi
@@ -268,11 +269,12 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
             and (m.start == 0 or tokens[m.start - 1] in SENTENCE_BREAKS)
             and any(s < m.start for s in negative_starts)
         )
+        same_side = lambda s: segment_of[s] == segment_of[m.start]  # noqa: E731 - "brilliant, but ..." is not sarcasm
         if quoted or alone or (
             paused
             and (
                 any(t in lx.REPEAT_WORDS for t in tokens[after : after + 6])
-                or any(after <= s <= after + 8 for s in negative_starts)
+                or any(after <= s <= after + 8 and same_side(s) for s in negative_starts)
             )
         ):
             sarcastic_sentences.add(sentence_of[m.start])
@@ -321,7 +323,7 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
         phrase_has_negator = any(t in lx.NEGATORS for t in tokens[m.start : m.end])
         if not phrase_has_negator and _negated(tokens, m.start, contrasts):
             # "pas content" reads as a complaint; "not bad" as faint praise.
-            scored.append((m, -0.8 * weight if positive else 0.3 * weight))
+            scored.append((m, -0.8 * weight if positive else 0.5 * weight))
             ev.cues.append("not " + m.phrase)
             continue
         if positive and sentence_of[m.start] in sarcastic_sentences:
@@ -419,7 +421,7 @@ def _churn(tokens: list[str], sentiment: str, ev: _SentimentEvidence) -> tuple[s
         before = tokens[max(0, m.start - 3) : m.start]
         if any(t in lx.NON_CONTRACT_OBJECTS for t in after):
             continue  # "cancel my order", "annuler le rendez-vous"
-        if head in _TRAVEL_VERBS and after and after[0] in _TRAVEL_NEXT:
+        if tokens[m.end - 1] in _TRAVEL_VERBS and after and after[0] in _TRAVEL_NEXT:
             continue  # "je pars au Maroc", "leaving for a week": a trip, not a departure
         if after and after[0] in _OPERATOR + ("vous", "you"):
             continue  # "passer chez Lumea": joining, not leaving
@@ -434,7 +436,9 @@ def _churn(tokens: list[str], sentiment: str, ev: _SentimentEvidence) -> tuple[s
         sid = sentence_of[m.start]
         sentence_tokens = [t for i, t in enumerate(tokens) if sentence_of[i] == sid]
         is_noun = head.startswith(("resiliation", "cancellation", "termination", "portabilite"))
-        if sid in questions:
+        if m.phrase in _ALWAYS_HIGH:
+            found = "high"  # asking for the RIO / PAC code is asking to leave, question or not
+        elif sid in questions:
             found = "high" if any(t in _QUESTION_HOW for t in sentence_tokens) else "medium"
         elif sid in conditional_sentences:
             found = "medium"

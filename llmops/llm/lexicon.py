@@ -34,7 +34,7 @@ POSITIVE_EN: dict[str, float] = {
     "stayed with": 0.8, "why i have stayed": 1.2, "cheapest": 0.8, "generous": 1.1, "thank you for": 0.9,
     "thanks for the": 0.9, "thanks for fixing": 1.3, "thank you to": 1.0, "thanks to the": 0.9, "5 stars": 1.4,
     "five stars": 1.4, "10 10": 1.4, "5 5": 1.3, "finally works": 0.6, "finally fixed": 0.6, "credit arrived": 0.8,
-    "all good": 1.1, "fair enough": 0.6, "sorted out": 0.9, "cheers": 0.5, "impeccable": 1.5, "super": 1.0,
+    "all good": 1.1, "fair enough": 0.6, "not bad at all": 1.1, "sorted out": 0.9, "cheers": 0.5, "impeccable": 1.5, "super": 1.0,
 }
 #: Complaints, anger, disappointment and reported problems, in English.
 NEGATIVE_EN: dict[str, float] = {
@@ -374,6 +374,8 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "hors forfait": 0.8, "surfactur*": 1.0, "bank": 0.5, "banque": 0.5, "late fee": 0.9, "penalit*": 0.6,
     },
     "network": {
+        "plus de internet": 1.0, "pas de internet": 1.0, "sans internet": 1.0, "no internet": 1.0,
+        "without internet": 1.0, "plus de reseau": 1.0,
         "antenna*": 0.9, "no drops": 1.0, "sos uniquement": 1.0, "gigabit": 0.8, "routage": 0.8, "routing": 0.8,
         "femtocell": 0.9, "5g": 1.0, "evening drops": 1.0, "drops": 0.6, "service came back": 0.8, "ping a": 0.3,
         "reseau": 1.0, "network": 1.0, "signal": 1.0, "coverage": 1.0, "couverture": 1.0, "4g": 1.0, "5g": 1.0,

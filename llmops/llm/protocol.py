@@ -149,6 +149,12 @@ def embedding_inputs(body: dict[str, Any]) -> list[str]:
     """The texts of an embeddings request (token arrays are embedded as their number strings)."""
     _expect("model" in body and isinstance(body["model"], str), "you must provide a model parameter", "model", "missing_required_parameter")
     _expect("input" in body, "Missing required parameter: 'input'.", "input", "missing_required_parameter")
+    dims = body.get("dimensions")
+    if dims is not None:
+        _expect(_is_int(dims) and 1 <= dims <= 4096, "Invalid 'dimensions': expected an integer between 1 and 4096.", "dimensions")
+    fmt = body.get("encoding_format")
+    if fmt is not None:
+        _expect(fmt in ("float", "base64"), "Invalid value for 'encoding_format': expected 'float' or 'base64'.", "encoding_format", "invalid_value")
     value = body["input"]
     if isinstance(value, str):
         return [value]
@@ -164,10 +170,4 @@ def embedding_inputs(body: dict[str, Any]) -> list[str]:
         else:
             raise bad_request(f"Invalid type for 'input[{i}]': expected a string or an array of tokens.", f"input[{i}]", "invalid_type")
     _expect(len(texts) <= 2048, "Invalid 'input': at most 2048 inputs per request.", "input", "invalid_value")
-    dims = body.get("dimensions")
-    if dims is not None:
-        _expect(_is_int(dims) and 1 <= dims <= 4096, "Invalid 'dimensions': expected an integer between 1 and 4096.", "dimensions")
-    fmt = body.get("encoding_format")
-    if fmt is not None:
-        _expect(fmt in ("float", "base64"), "Invalid value for 'encoding_format': expected 'float' or 'base64'.", "encoding_format", "invalid_value")
     return texts
