@@ -14,6 +14,7 @@ and carries the session and user tags, the linked prompt version, token usage an
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,12 @@ from llmops.agent.tickets import TicketStore
 from llmops.agent.tools import TOOLS, AnalysisContext
 
 PROMPT_NAME = "comment-analyzer"
+
+# LangGraph's state serializer warns that it cannot serialise the per-comment context object (it holds the
+# retriever and the ticket store, which it should not serialise anyway); the warning is noise for users.
+warnings.filterwarnings(
+    "ignore", message=r"Pydantic serializer warnings:\s+PydanticSerializationUnexpectedValue\(Expected `none`[^\]]*field_name='context'"
+)
 
 
 class AnalysisError(RuntimeError):
@@ -73,14 +80,14 @@ class Analyzer:
         from langchain.agents.middleware import ModelCallLimitMiddleware, ModelRetryMiddleware, ToolErrorMiddleware
         from langchain.agents.structured_output import ToolStrategy
 
-        from llmops import prompts
         from llmops.llm.clients import chat_model
+        from llmops.prompts import registry
         from llmops.settings import get_settings
 
         settings = get_settings()
         self.prompt_alias = prompt_alias
         # Resolve the prompt now so a missing alias fails before any comment is read.
-        self.prompt = prompts.registry.ensure(PROMPT_NAME, prompt_alias, prompts_dir)
+        self.prompt = registry.ensure(PROMPT_NAME, prompt_alias, prompts_dir)
         if retriever is None:
             from llmops.rag import Retriever
 
@@ -111,24 +118,21 @@ class Analyzer:
                 ),
                 ModelCallLimitMiddleware(run_limit=max_llm_calls, exit_behavior="error"),
                 # A failing tool becomes an error message the model can react to; its span stays in ERROR.
-                ToolErrorMiddleware(on_error=lambda exc: f"Tool error: {exc}"),
+                ToolErrorMiddleware(on_error=lambda exc, request: f"Tool error: {exc}"),
             ],
             name="comment_analyzer",
         )
 
     def analyze(self, comment: Comment, session_id: str | None = None) -> AnalysisResult:
         """Analyse one comment in its own trace; raises ``AnalysisError`` naming the cause on failure."""
-        import mlflow
-        from mlflow.entities import SpanType
-
-        from llmops import prompts
-        from llmops.tracing import session
+        from llmops.prompts import registry
+        from llmops.tracing import agent_span, session
 
         if not comment.text or not comment.text.strip():
             raise AnalysisError("empty_text", f"comment {comment.comment_id} has an empty text")
         started = time.perf_counter()
         with session(user_id=comment.customer_id, session_id=session_id):
-            with mlflow.start_span(name="analyze_comment", span_type=SpanType.AGENT) as root:
+            with agent_span("analyze_comment") as root:
                 root.set_inputs(
                     {
                         "comment_id": comment.comment_id,
@@ -139,7 +143,7 @@ class Analyzer:
                 )
                 trace_id = root.trace_id
                 try:
-                    result = self._run(comment, trace_id, prompts)
+                    result = self._run(comment, trace_id, registry)
                 except AnalysisError as exc:
                     exc.trace_id = trace_id
                     root.set_attribute("llmops.error_cause", exc.cause)
@@ -158,13 +162,13 @@ class Analyzer:
                 )
         return result
 
-    def _run(self, comment: Comment, trace_id: str, prompts: Any) -> AnalysisResult:
+    def _run(self, comment: Comment, trace_id: str, registry: Any) -> AnalysisResult:
         from langchain.agents.structured_output import StructuredOutputError
         from langchain_core.messages import AIMessage
         from pydantic import ValidationError
 
         # Loading the prompt inside the trace links the trace to this prompt version.
-        prompt = prompts.registry.load(PROMPT_NAME, self.prompt_alias)
+        prompt = registry.load(PROMPT_NAME, self.prompt_alias)
         injection = detect_injection(comment.text)
         ctx = AnalysisContext(
             comment_id=comment.comment_id,
@@ -196,6 +200,7 @@ class Analyzer:
         analysis: CommentAnalysis = state["structured_response"]
         ai_messages = [m for m in state["messages"] if isinstance(m, AIMessage)]
         tokens = sum((m.usage_metadata or {}).get("total_tokens", 0) for m in ai_messages)
+        cost = sum(_message_cost(m) for m in ai_messages)
         retrieved: list[str] = []
         for document in ctx.retrieved:
             if document.metadata["doc_id"] not in retrieved:
@@ -211,7 +216,19 @@ class Analyzer:
             prompt_version=int(prompt.version),
             llm_calls=len(ai_messages),
             tokens=tokens,
+            cost_usd=round(cost, 6),
         )
+
+
+def _message_cost(message: Any) -> float:
+    from llmops.tracing import price_for
+
+    usage = message.usage_metadata or {}
+    model = (message.response_metadata or {}).get("model_name") or ""
+    price = price_for(model)
+    if price is None:
+        return 0.0
+    return (usage.get("input_tokens", 0) * price.input + usage.get("output_tokens", 0) * price.output) / 1e6
 
 
 def _cause_of(exc: Exception) -> str:

@@ -25,14 +25,13 @@ class Retriever:
 
     def search(self, query: str, k: int | None = None) -> list[Any]:
         """The ``k`` chunks closest to ``query``, best first, as ``mlflow.entities.Document`` objects."""
-        import mlflow
-        from mlflow.entities import SpanType
+        from llmops.tracing import record_documents, retriever_span
 
         k = k or self.k
-        with mlflow.start_span(name="retrieve_knowledge_base", span_type=SpanType.RETRIEVER) as span:
+        with retriever_span("retrieve_knowledge_base") as span:
             span.set_inputs({"query": query, "k": k})
             documents = self._query(query, k)
-            span.set_outputs([d.to_dict() for d in documents])
+            record_documents(span, documents)
             span.set_attribute("retrieval.doc_ids", [d.metadata["doc_id"] for d in documents])
         return documents
 

@@ -19,7 +19,7 @@ def kb_index(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def analyzer(offline_llm, session_store, kb_index, tmp_path_factory):
+def analyzer(session_store, kb_index, tmp_path_factory):
     import os
 
     from llmops.agent import Analyzer

@@ -83,12 +83,13 @@ def test_exclude_keeps_a_document_out_of_the_index(tmp_path):
 def test_search_is_a_retriever_span_with_mlflow_documents(tmp_path, session_store):
     import mlflow
 
+    from llmops import tracing
     from llmops.rag import Retriever
 
     kb = write_kb(tmp_path / "kb", {"kb-refunds": REFUNDS, "kb-outage-compensation": OUTAGE})
     ingest(kb, tmp_path / "chroma")
     retriever = Retriever(tmp_path / "chroma", k=2)
-    mlflow.set_experiment("test-rag")
+    tracing.setup(experiment="test-rag", autolog=False)
 
     @mlflow.trace(name="ask")
     def ask(q):
@@ -99,6 +100,7 @@ def test_search_is_a_retriever_span_with_mlflow_documents(tmp_path, session_stor
     assert "charged twice" in docs[0].page_content
     assert docs[0].metadata["score"] >= docs[-1].metadata["score"]
 
+    tracing.flush()
     trace = mlflow.get_trace(mlflow.get_last_active_trace_id())
     spans = [s for s in trace.data.spans if s.span_type == "RETRIEVER"]
     assert len(spans) == 1
