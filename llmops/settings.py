@@ -53,6 +53,7 @@ class Settings:
     chroma_dir: Path
     offline_faults: str
     tickets_db: Path
+    prompts_dir: Path
     churn_data: Path
     churn_data_url: str
     churn_experiment: str
@@ -100,6 +101,7 @@ def get_settings() -> Settings:
         chroma_dir=Path(_env("LLMOPS_CHROMA_DIR", ".chroma")),
         offline_faults=_env("LLMOPS_OFFLINE_FAULTS", ""),
         tickets_db=Path(_env("LLMOPS_TICKETS_DB", "tickets.db")),
+        prompts_dir=Path(_env("LLMOPS_PROMPTS_DIR", "prompts")),
         churn_data=Path(_env("CHURN_DATA", str(data_dir / "telco_churn.csv"))),
         churn_data_url=_env("CHURN_DATA_URL", TELCO_CHURN_URL),
         churn_experiment=_env("CHURN_EXPERIMENT", "churn"),

@@ -67,7 +67,7 @@ class Analyzer:
         self,
         *,
         prompt_alias: str = "production",
-        prompts_dir: Path | str = "prompts",
+        prompts_dir: Path | str | None = None,
         retriever: Any = None,
         customers: CustomerTable | None = None,
         tickets: TicketStore | None = None,
@@ -87,7 +87,7 @@ class Analyzer:
         settings = get_settings()
         self.prompt_alias = prompt_alias
         # Resolve the prompt now so a missing alias fails before any comment is read.
-        self.prompt = registry.ensure(PROMPT_NAME, prompt_alias, prompts_dir)
+        self.prompt = registry.ensure(PROMPT_NAME, prompt_alias, prompts_dir or settings.prompts_dir)
         if retriever is None:
             from llmops.rag import Retriever
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from llmops.cli import analyze, demo, kb, llm
+from llmops.cli import analyze, demo, kb, llm, prompts
 
 app = typer.Typer(
     name="llmops",
@@ -20,3 +20,4 @@ app.command(help=demo.demo.__doc__)(demo.demo)
 app.command(help=analyze.analyze.__doc__)(analyze.analyze)
 app.add_typer(llm.app, name="llm")
 app.add_typer(kb.app, name="kb")
+app.add_typer(prompts.app, name="prompts")

@@ -14,7 +14,7 @@ from llmops.cli.common import console, fail, user_errors
 
 app = typer.Typer(help="Version prompts: push prompts/*.yaml to the registry, promote, roll back, diff.", no_args_is_help=True)
 
-PROMPTS_DIR = typer.Option(Path("prompts"), "--dir", help="Folder of prompt sources.")
+PROMPTS_DIR = typer.Option(None, "--dir", help="Folder of prompt sources (default: prompts/, or LLMOPS_PROMPTS_DIR).")
 
 
 def _setup() -> None:
@@ -27,14 +27,15 @@ def _setup() -> None:
 def push(
     name: Optional[str] = typer.Argument(None, help="Only this prompt (default: all)."),
     message: Optional[str] = typer.Option(None, "-m", "--message", help="Commit message (default: from the file)."),
-    prompts_dir: Path = PROMPTS_DIR,
+    prompts_dir: Optional[Path] = PROMPTS_DIR,
 ) -> None:
     """Register a new version of each prompt whose content changed (history files first)."""
     with user_errors():
         from llmops.prompts import registry
+        from llmops.settings import get_settings
 
         _setup()
-        results = registry.push_all(prompts_dir, name, message)
+        results = registry.push_all(prompts_dir or get_settings().prompts_dir, name, message)
     for r in results:
         state = "[green]registered[/]" if r.created else "[dim]unchanged[/]"
         console.print(f"{r.name} v{r.version}: {state}  ({r.source})")
