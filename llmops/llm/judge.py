@@ -300,11 +300,19 @@ def _trace_fields(tool_results: list[str]) -> dict[str, str]:
         stack = [data]
         while stack:
             node = stack.pop(0)
+            if isinstance(node, str) and node.lstrip().startswith(("{", "[")):
+                # Trace tools wrap the span as a JSON string inside their JSON answer.
+                try:
+                    node = json.loads(node)
+                except ValueError:
+                    continue
             if isinstance(node, dict):
-                for key in ("inputs", "outputs"):
-                    if key in node and key not in out and node[key] not in (None, "", {}):
-                        out[key] = json.dumps(node[key], ensure_ascii=False) if not isinstance(node[key], str) else node[key]
-                stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+                for key, names in (("inputs", ("inputs", "mlflow.spanInputs")), ("outputs", ("outputs", "mlflow.spanOutputs"))):
+                    for name in names:
+                        value = node.get(name)
+                        if key not in out and value not in (None, "", {}):
+                            out[key] = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                stack.extend(v for v in node.values() if isinstance(v, (dict, list, str)))
             elif isinstance(node, list):
                 stack.extend(node)
     return out
