@@ -30,6 +30,7 @@ _EXPORTS = {
     "stats": "lifecycle",
     "current": "lifecycle",
     "TracingSetup": "lifecycle",
+    "WriterStats": "exporter",
     # spans.py
     "agent_span": "spans",
     "tool_span": "spans",
@@ -98,6 +99,7 @@ if TYPE_CHECKING:
         redaction_enabled,
     )
     from llmops.tracing.sessions import Session, session
+    from llmops.tracing.exporter import WriterStats
     from llmops.tracing.lifecycle import TracingSetup, current, flush, reset, setup, stats
     from llmops.tracing.spans import (
         SpanSpec,

@@ -141,8 +141,12 @@ class TraceWriter:
             self._cond.notify_all()
         return True
 
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every queued trace is stored (or given up); True if the queue drained in time."""
+    def flush(self, timeout: float | None = None, terminate: bool = False) -> bool:
+        """Wait until every queued trace is stored (or given up); True if the queue drained in time.
+
+        ``terminate`` is accepted because MLflow's ``flush_trace_async_logging(terminate=...)`` calls
+        ``exporter._async_queue.flush(terminate=...)``; the writer thread is a daemon and simply idles.
+        """
         with self._cond:
             if not self._queue and not self._in_flight:
                 return True
@@ -336,6 +340,7 @@ class _SqlBatchWriter:
         self.store = store
         self.ensure_ascii = store.db_type == MSSQL
         self._experiments: dict[str, Any] = {}
+        self._artifact_templates: dict[str, tuple[str, str]] = {}
 
     @classmethod
     def for_store(cls, store: Any) -> _SqlBatchWriter | None:
@@ -366,6 +371,16 @@ class _SqlBatchWriter:
             self.store._check_experiment_is_active(experiment)
             self._experiments[experiment_id] = experiment
         return experiment
+
+    def _artifact_location_tag(self, experiment: Any, trace_id: str) -> dict[str, str]:
+        # The store builds "<experiment artifacts>/traces/<trace id>/artifacts" with URI parsing per trace;
+        # build it once per experiment with a placeholder id and substitute.
+        template = self._artifact_templates.get(experiment.experiment_id)
+        if template is None:
+            tag = self.store._get_trace_artifact_location_tag(experiment, "tr-LLMOPSPLACEHOLDER")
+            template = self._artifact_templates[experiment.experiment_id] = (tag.key, tag.value)
+        key, value = template
+        return {key: value.replace("tr-LLMOPSPLACEHOLDER", trace_id)}
 
     def write(self, items: list[PendingTrace]) -> None:
         from mlflow.store.tracking.dbmodels.models import SqlSpan, SqlTraceInfo, SqlTraceMetadata, SqlTraceTag
@@ -420,7 +435,6 @@ class _SqlBatchWriter:
             validate_session_id,
             validate_trace_name,
         )
-        from mlflow.tracing.otel.translation import translate_span_when_storing
         from mlflow.tracing.utils import (
             TraceJSONEncoder,
             _calculate_percentile,
@@ -436,7 +450,7 @@ class _SqlBatchWriter:
         usage_nodes, cost_nodes, span_sizes = [], [], []
         span_session = span_user = None
         for span in trace.data.spans:
-            span_dict = translate_span_when_storing(span)
+            span_dict = _translate_for_storage(span)
             attributes = span_dict.get("attributes", {})
             usage_nodes.append(_span_aggregation_node(span.span_id, span.parent_id, attributes, SpanAttributeKey.CHAT_USAGE))
             cost_nodes.append(_span_aggregation_node(span.span_id, span.parent_id, attributes, SpanAttributeKey.LLM_COST))
@@ -477,9 +491,11 @@ class _SqlBatchWriter:
 
         metadata = dict(info.trace_metadata)
         if span_sizes:
-            # add_size_stats_to_trace_metadata() re-serialises every span; the stored JSON sizes are known.
+            # add_size_stats_to_trace_metadata() re-serialises every span and the trace info; the stored
+            # span sizes are known here, and the info part is estimated from its tags and metadata.
             sizes = sorted(span_sizes)
-            total = sum(span_sizes) + len(json.dumps(info.to_dict()).encode("utf-8")) + 2 * (len(sizes) - 1)
+            info_size = 200 + sum(len(k) + len(v) + 6 for k, v in (*info.tags.items(), *metadata.items()))
+            total = sum(sizes) + info_size + 2 * (len(sizes) - 1)
             metadata[TraceMetadataKey.SIZE_STATS] = json.dumps(
                 {
                     TraceSizeStatsKey.TOTAL_SIZE_BYTES: total,
@@ -525,9 +541,8 @@ class _SqlBatchWriter:
             **columns,
         }
 
-        artifact_tag = self.store._get_trace_artifact_location_tag(experiment, trace_id)
         tags = {k: v for k, v in info.tags.items() if k != TraceTagKey.TRACE_NAME}
-        tags[artifact_tag.key] = artifact_tag.value
+        tags.update(self._artifact_location_tag(experiment, trace_id))
         tags[TraceTagKey.SPANS_LOCATION] = SpansLocation.TRACKING_STORE.value
         tag_rows = [{"request_id": trace_id, "key": k, "value": v} for k, v in tags.items()]
 
@@ -536,6 +551,58 @@ class _SqlBatchWriter:
         metadata[TraceMetadataKey.TRACE_INFO_FINALIZED] = "true"
         metadata_rows = [{"request_id": trace_id, "key": k, "value": v} for k, v in sorted(metadata.items())]
         return trace_row, tag_rows, metadata_rows, span_rows
+
+
+def _translate_for_storage(span: Any) -> dict[str, Any]:
+    """``translate_span_when_storing(span)``, minus the dozen OTel-dialect translators when they cannot apply.
+
+    MLflow's translation tries OpenInference, GenAI semconv, Traceloop, Vercel AI... keys on every span
+    (~60 us per span, most of the writer's time). Spans made by MLflow itself (``@mlflow.trace``, the
+    helpers, the autologs) carry only ``mlflow.*`` attributes and no events, where those translators find
+    nothing; for them only the generic steps remain: un-double-encoding, model name from the inputs or
+    outputs, and the cost. ``tests/tracing`` checks the result equals MLflow's on such spans.
+    """
+    from mlflow.tracing.otel.translation import sanitize_attributes, translate_span_when_storing
+    from mlflow.tracing.utils import calculate_cost_by_model_and_token_usage, dump_span_attribute_value
+
+    span_dict = span.to_dict()
+    raw = span_dict.get("attributes") or {}
+    if span_dict.get("events") or not all(key.startswith("mlflow.") for key in raw):
+        return translate_span_when_storing(span)
+    attributes = sanitize_attributes(raw)
+    if SpanAttributeKey.MODEL not in attributes and (model := _model_from_io(attributes)):
+        attributes[SpanAttributeKey.MODEL] = dump_span_attribute_value(model)
+    if (
+        SpanAttributeKey.LLM_COST not in attributes
+        and SpanAttributeKey.CHAT_USAGE in attributes
+        and SpanAttributeKey.MODEL in attributes
+    ):
+        try:
+            usage = json.loads(attributes[SpanAttributeKey.CHAT_USAGE])
+            model_name = json.loads(attributes[SpanAttributeKey.MODEL])
+            provider = attributes.get(SpanAttributeKey.MODEL_PROVIDER)
+            cost = calculate_cost_by_model_and_token_usage(model_name, usage, json.loads(provider) if provider else None)
+            if cost:
+                attributes[SpanAttributeKey.LLM_COST] = dump_span_attribute_value(cost)
+        except Exception:
+            _logger.debug("cost calculation failed for span %s", span.span_id, exc_info=True)
+    span_dict["attributes"] = attributes
+    return span_dict
+
+
+def _model_from_io(attributes: dict[str, Any]) -> str | None:
+    # Same fallback as mlflow's _get_model_name(): a "model" field of the inputs, else of the outputs.
+    for key in (SpanAttributeKey.INPUTS, SpanAttributeKey.OUTPUTS):
+        value = attributes.get(key)
+        if not value:
+            continue
+        try:
+            value = json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            continue
+        if isinstance(value, dict) and (model := value.get("model")):
+            return model if isinstance(model, str) else None
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------

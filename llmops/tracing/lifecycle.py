@@ -24,10 +24,13 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmops.tracing.cost import Price, record_trace_cost, reset_prices, set_prices
 from llmops.tracing.redaction import redact_span
+
+if TYPE_CHECKING:
+    from llmops.tracing.exporter import WriterStats
 
 _logger = logging.getLogger(__name__)
 
@@ -279,9 +282,14 @@ def flush(timeout: float | None = 60.0) -> bool:
     return ok
 
 
-def stats() -> Any:
-    """Counters of the lossless writer: submitted, stored, dropped, failed, pending, blocked (None before use)."""
-    return None if _STATE.writer is None else _STATE.writer.stats()
+def stats() -> WriterStats:
+    """Counters of the lossless writer since the process started: submitted, stored, dropped, failed,
+    pending, blocked (times a caller had to wait for room in the queue)."""
+    from llmops.tracing.exporter import WriterStats
+
+    if _STATE.writer is None:
+        return WriterStats(submitted=0, stored=0, dropped=0, failed=0, pending=0, blocked=0)
+    return _STATE.writer.stats()
 
 
 def _flush_at_exit() -> None:
