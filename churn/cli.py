@@ -99,7 +99,7 @@ def train(
     model: str = typer.Option("lr", "--model", "-m", help="lr (LogisticRegression) or rf (RandomForest)."),
     C: Optional[float] = typer.Option(None, "--C", help="LR: inverse regularisation strength [default: 1.0]."),
     max_iter: Optional[int] = typer.Option(None, "--max-iter", help="LR: solver iterations [default: 1000]."),
-    n_estimators: Optional[int] = typer.Option(None, "--n-estimators", help="RF: trees [default: 200]."),
+    n_estimators: Optional[int] = typer.Option(None, "--n-estimators", help="RF: trees [default: 100]."),
     max_depth: Optional[int] = typer.Option(None, "--max-depth", help="RF: tree depth, 0 = unlimited [default: 8]."),
     min_samples_leaf: Optional[int] = typer.Option(None, "--min-samples-leaf", help="RF: [default: 5]."),
     class_weight: str = typer.Option("none", "--class-weight", help="none or balanced (both models)."),

@@ -42,9 +42,12 @@ def test_run_is_named_and_tagged(trained, client):
     assert run.data.tags["model_family"] == "logistic_regression"
     assert client.get_run(trained["rf"]).data.tags["model_family"] == "random_forest"
     assert run.data.tags["stage"] == "train"
-    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(loader.__file__).parent)
-    if head.returncode == 0:
-        assert run.data.tags["mlflow.source.git.commit"] == head.stdout.strip()
+    checkout = Path(loader.__file__).parent
+    if subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, cwd=checkout).returncode == 0:
+        commit = run.data.tags["mlflow.source.git.commit"]
+        # the commit the code ran from: HEAD then, so HEAD or one of its ancestors now (others commit meanwhile)
+        ancestor = subprocess.run(["git", "merge-base", "--is-ancestor", commit, "HEAD"], cwd=checkout)
+        assert len(commit) == 40 and ancestor.returncode == 0
 
 
 def test_params_under_plain_names_only_where_they_apply(trained, client):
@@ -54,7 +57,7 @@ def test_params_under_plain_names_only_where_they_apply(trained, client):
               "data_sha256": TELCO_CHURN_SHA256, "blank_total_charges_set_to_0": "11"}  # fmt: skip
     assert lr == {"model": "lr", "C": "1.0", "max_iter": "1000", **shared}
     assert rf == {
-        "model": "rf", "n_estimators": "200", "max_depth": "8", "min_samples_leaf": "5", "random_state": "42",
+        "model": "rf", "n_estimators": "100", "max_depth": "8", "min_samples_leaf": "5", "random_state": "42",
         **shared,
     }  # fmt: skip
 
@@ -67,7 +70,7 @@ def test_metrics_are_logged_and_linked_to_the_model_and_held_out_data(trained, c
     (output,) = run.outputs.model_outputs
     model = mlflow.get_logged_model(output.model_id)
     linked = {m.key: m for m in model.metrics}
-    assert set(linked) == METRICS | {"train_roc_auc"}
+    assert set(linked) >= METRICS | {"train_roc_auc"}  # evaluations of this model add theirs
     assert linked["roc_auc"].value == run.data.metrics["roc_auc"]
     assert {linked[name].dataset_name for name in METRICS} == {"telco_churn-test"}
     assert linked["train_roc_auc"].dataset_name == "telco_churn-train"
