@@ -337,6 +337,8 @@ def judge(text: str, system: str, tool_results: list[str]) -> tuple[str, Verdict
     question, answer = _tag(text, "question"), _tag(text, "answer")
     if question is not None and answer is not None:
         return "relevance", relevance(question, answer)
+    if question is not None and document is not None:
+        return "retrieval_relevance", relevance(question, document)
 
     # make_judge: the instructions are in the system message, the fields in the user message.
     task = re.search(r"Your task:\s*(.*?)(?:\.\s*\n\s*\nYou \*must\*|\Z)", system, re.DOTALL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 import pytest
@@ -92,8 +93,6 @@ def test_make_judge_with_typed_results(judges_env):
 
 def test_trace_judge_reads_the_trace_through_its_tools(judges_env, offline_llm):
     """A judge on {{ trace }} offers tools: the model reads the root span first, then judges."""
-    import json
-
     import openai
 
     from llmops.llm.judge import TRACE_TOOLS
@@ -133,3 +132,16 @@ def test_trace_judge_end_to_end_on_a_real_trace(judges_env, session_store):
     feedback = judge(trace=trace)
     assert feedback.value is True
     assert "polite" in feedback.rationale
+
+
+def test_retrieval_relevance_prompt_is_understood(judges_env, client):
+    """MLflow's RetrievalRelevance prompt, sent as MLflow sends it (one user message), gets a per-document verdict."""
+    from mlflow.genai.judges.prompts.retrieval_relevance import get_prompt
+
+    def verdict(document: str) -> str:
+        prompt = get_prompt("How long does a refund for a double charge take?", document)
+        response = client.chat.completions.create(model="offline-judge", messages=[{"role": "user", "content": prompt}])
+        return json.loads(response.choices[0].message.content)["result"]
+
+    assert verdict("A double charge is refunded within 10 working days.") == "yes"
+    assert verdict("Roaming in Morocco costs 3 € per day.") == "no"
