@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -180,30 +181,30 @@ def compare(
 ) -> None:
     """Training runs side by side, best ROC AUC first (the UI's compare view, in the terminal)."""
     with user_errors():
-        from churn.compare import METRICS, PARAMS, compare_runs
+        from churn.compare import METRICS, compare_runs, defaults_text
         from churn.compare import plot as save_plot
 
         runs = compare_runs()
         shown = runs.head(limit)
-        params = [name for name in PARAMS if (shown[name] != "").any()]
-        table = Table(title=f"Training runs by ROC AUC ({len(shown)} of {len(runs)})", title_justify="left")
-        table.add_column("#", justify="right")
-        table.add_column("run")
-        table.add_column("started")
-        for name in params:
-            table.add_column(name)
+        table = Table(
+            title=f"Training runs by ROC AUC ({len(shown)} of {len(runs)})",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            collapse_padding=True,
+            pad_edge=False,
+        )
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("run", no_wrap=True)
+        table.add_column("params", overflow="fold", min_width=10)
         for name in METRICS:
-            table.add_column(name, justify="right", style="bold" if name == "roc_auc" else None)
+            table.add_column(name, justify="right", no_wrap=True, style="bold" if name == "roc_auc" else None)
         for rank, row in enumerate(shown.itertuples(index=False), start=1):
-            values = row._asdict()
+            cells = row._asdict()
             table.add_row(
-                str(rank),
-                row.run_id[:8],
-                row.start_time.strftime("%m-%d %H:%M:%S"),
-                *[str(values[name]) for name in params],
-                *[f"{values[name]:.4f}" for name in METRICS],
+                str(rank), row.run_id[:8], row.description, *[f"{cells[name]:.4f}" for name in METRICS]
             )
         console.print(table)
+        console.print(f"[dim]params: the model and what differs from its defaults ({defaults_text()})[/]")
         if plot:
             console.print(f"Chart saved to [bold]{save_plot(runs, output)}[/]")
 

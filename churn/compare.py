@@ -56,6 +56,17 @@ def describe(params: dict[str, str]) -> str:
     return " ".join([model, *changed])
 
 
+def defaults_text() -> str:
+    """``lr C=1.0 max_iter=1000; rf n_estimators=100 ...``: what a run description leaves out."""
+    from churn.train import LR_PARAMS, RF_PARAMS, TrainParams
+
+    parts = []
+    for model, own in (("lr", LR_PARAMS), ("rf", RF_PARAMS)):
+        defaults = TrainParams(model=model)
+        parts.append(" ".join([model, *(f"{name}={getattr(defaults, name)}" for name in own)]))
+    return "; ".join(parts) + f"; class_weight={TrainParams().class_weight}"
+
+
 def plot(table: pd.DataFrame, path: str | Path) -> Path:
     """Save the comparison chart (the best 12 runs) as a PNG and return its path."""
     from churn import plots

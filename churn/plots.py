@@ -126,35 +126,33 @@ def calibration(y_true: np.ndarray, proba: np.ndarray, family: str, bins: int = 
 
 
 def feature_importance(pipeline: Pipeline, family: str, top: int = 15) -> Figure:
-    """Logistic regression: signed coefficients (red raises churn risk); random forest: impurity importance."""
+    """Logistic regression: signed coefficients (red raises churn risk, blue lowers it); random forest:
+    impurity importance, which says how much a feature is used, not in which direction."""
+    from matplotlib.patches import Patch
+
     from churn.loader import CATEGORICAL
 
     names = [_pretty(name, CATEGORICAL) for name in pipeline[:-1].get_feature_names_out()]
     classifier = pipeline[-1]
-    if hasattr(classifier, "coef_"):
-        values = classifier.coef_[0]
-        title = f"What drives churn: logistic regression coefficients (top {top})"
-        xlabel = "Coefficient (change in log-odds of churn; numbers standardised)"
-    else:
-        values = classifier.feature_importances_
-        title = f"What drives churn: random forest feature importance (top {top})"
-        xlabel = "Mean decrease in impurity"
+    signed = hasattr(classifier, "coef_")
+    values = classifier.coef_[0] if signed else classifier.feature_importances_
     order = np.argsort(np.abs(values))[-top:]
     figure = _figure(7.6, 6.0)
     ax = figure.subplots()
-    colors = [CHURN_COLOR if values[i] > 0 else STAY_COLOR for i in order]
-    if not hasattr(classifier, "coef_"):
-        colors = [CHURN_COLOR] * len(order)
+    if signed:
+        colors = [CHURN_COLOR if values[i] > 0 else STAY_COLOR for i in order]
+        title = f"What drives churn: logistic regression coefficients (top {top})"
+        xlabel = "Coefficient (change in log-odds of churn; numbers standardised)"
+    else:
+        colors = [NEUTRAL] * len(order)
+        title = f"What drives churn: random forest feature importance (top {top})"
+        xlabel = "Mean decrease in impurity (how much, not which way)"
     ax.barh([names[i] for i in order], values[order], color=colors)
     ax.axvline(0, color="black", lw=0.8)
     ax.set(xlabel=xlabel, title=title)
-    if hasattr(classifier, "coef_"):
-        from matplotlib.patches import Patch
-
-        ax.legend(
-            handles=[Patch(color=CHURN_COLOR, label="raises churn risk"), Patch(color=STAY_COLOR, label="lowers it")],
-            loc="best",
-        )
+    if signed:
+        legend = [Patch(color=CHURN_COLOR, label="raises churn risk"), Patch(color=STAY_COLOR, label="lowers it")]
+        ax.legend(handles=legend, loc="best")
     ax.grid(axis="x", alpha=0.3)
     return figure
 
@@ -167,20 +165,34 @@ def _pretty(name: str, categorical: tuple[str, ...]) -> str:
     return name
 
 
-def comparison(table: pd.DataFrame, metrics: tuple[str, ...] = ("roc_auc", "f1", "accuracy", "recall")) -> Figure:
-    """Grouped bars: one group per run (best ROC AUC first), one bar per metric."""
-    runs = table.head(12)
-    labels = [f"{row.run_id[:8]}\n{row.description}" for row in runs.itertuples()]
-    figure = _figure(max(6.4, 1.1 * len(runs) + 2.5), 5.4)
-    ax = figure.subplots()
-    width = 0.8 / len(metrics)
+def comparison(table: pd.DataFrame, limit: int = 12) -> Figure:
+    """Left: ROC AUC per run (zoomed: runs often differ in the third decimal). Right: the metrics that depend
+    on the 0.5 threshold, on a full 0-1 scale. One label per run: its id and what differs from the defaults."""
+    runs = table.head(limit)
+    labels = ["\n".join([row.run_id[:8], *row.description.split()]) for row in runs.itertuples()]
+    figure = _figure(max(10.0, 1.4 * len(runs) + 6.0), 5.6)
+    left, right = figure.subplots(1, 2, width_ratios=[1, 2])
+
+    auc = runs["roc_auc"].astype(float).to_numpy()
+    y = np.arange(len(runs))[::-1]  # best at the top
+    bars = left.barh(y, auc, color=CHURN_COLOR, height=0.6)
+    left.bar_label(bars, fmt="%.4f", fontsize=8, padding=2)
+    low, high = float(np.nanmin(auc)), float(np.nanmax(auc))
+    left.set_xlim(max(0.0, low - 0.02), min(1.0, high + 0.012))
+    left.set_yticks(y, labels, fontsize=8)
+    left.set(xlabel="ROC AUC (axis zoomed)", title="Ranking quality")
+    left.grid(axis="x", alpha=0.3)
+
+    metrics = ("accuracy", "precision", "recall", "f1")
     x = np.arange(len(runs))
+    width = 0.8 / len(metrics)
     for k, metric in enumerate(metrics):
         values = runs[metric].astype(float).to_numpy()
-        bars = ax.bar(x + (k - (len(metrics) - 1) / 2) * width, values, width, label=metric)
-        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
-    ax.set_xticks(x, labels, fontsize=8)
-    ax.set(ylim=(0, 1.05), ylabel="Score on the held-out split", title="Training runs compared (best ROC AUC first)")
-    ax.legend(loc="lower right", ncols=len(metrics))
-    ax.grid(axis="y", alpha=0.3)
+        bars = right.bar(x + (k - (len(metrics) - 1) / 2) * width, values, width, label=metric)
+        right.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+    right.set_xticks(x, labels, fontsize=8)
+    right.set(ylim=(0, 1.12), ylabel="Score", title="Decisions at threshold 0.5")
+    right.legend(loc="upper center", ncols=len(metrics), fontsize=8, frameon=False)
+    right.grid(axis="y", alpha=0.3)
+    figure.suptitle("Training runs compared on the held-out split (best ROC AUC first)")
     return figure
