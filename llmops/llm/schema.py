@@ -453,8 +453,11 @@ class _Filler:
         if isinstance(pattern, str):
             try:
                 if not re.search(pattern, text):
+                    # Keep a known value that breaks the pattern rather than invent one: a made-up customer id
+                    # would act on someone else's account, a wrong one is refused by the tool.
                     found = re.search(pattern.strip("^$"), text)
-                    text = found.group(0) if found and re.search(pattern, found.group(0)) else _default_string(schema, path)
+                    if found and re.search(pattern, found.group(0)):
+                        text = found.group(0)
             except re.error:
                 pass
         return _fit_string(text, schema)

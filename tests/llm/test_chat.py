@@ -112,3 +112,12 @@ def test_keep_alive_connection_serves_many_requests(offline_llm):
             response = http.get(f"{offline_llm}/models")
             assert response.status_code == 200
         assert response.headers["connection"] == "keep-alive"
+
+
+def test_serve_in_thread_starts_and_stops_a_server():
+    from llmops.llm import serve_in_thread
+
+    with serve_in_thread(faults="") as url:
+        assert httpx.get(f"{url}/models").status_code == 200
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/models", timeout=1)
