@@ -9,7 +9,7 @@ resets the provider. So setup does not install a processor once and hope; it
   wired to the lossless exporter (or MLflow's default exporter with ``lossless=False``), for whatever
   tracking URI is current;
 * registers one span hook (redaction + cost) with ``mlflow.tracing.configure`` and re-registers it from
-  the processor whenever a trace starts and finds it missing (after a config reset, or a user's own
+  the processor whenever a span starts and finds it missing (after a config reset, or a user's own
   ``configure(span_processors=[...])`` replaced the list).
 
 Calling ``setup()`` again with the same arguments does nothing; with another tracking URI or experiment it
@@ -100,10 +100,14 @@ def _processor_class() -> type:
     if _PROCESSOR_CLASS is None:
 
         class LlmopsSpanProcessor(MlflowV3SpanProcessor):
-            """MLflow's V3 processor that re-arms the llmops span hook when a trace starts."""
+            """MLflow's V3 processor that re-arms the llmops span hook whenever a span starts.
+
+            Checked on every span, not only roots (a list lookup): a ``configure(span_processors=...)``
+            made in the middle of a trace must not let the following spans through unredacted.
+            """
 
             def on_start(self, span: Any, parent_context: Any = None) -> None:
-                if span.parent is None and _STATE.installed:
+                if _STATE.installed:
                     _ensure_span_hook()
                 super().on_start(span, parent_context)
 

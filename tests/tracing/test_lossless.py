@@ -258,3 +258,38 @@ def test_span_translation_shortcut_matches_mlflows_translation(traced, slow_writ
     llm = next(s for s in stored.data.spans if s.name == "model_call")
     assert llm.get_attribute("mlflow.llm.model") == "gpt-4o-mini"
     assert llm.get_attribute("mlflow.llm.cost")["total_cost"] > 0
+
+
+def test_traces_still_queued_at_exit_are_written_before_the_process_ends(tmp_path):
+    """A script that never calls flush() and ends with its traces still queued: the exit hook drains them."""
+    import sqlite3
+    import subprocess
+    import sys
+    import textwrap
+
+    uri = f"sqlite:///{tmp_path / 'exit.db'}"
+    script = textwrap.dedent(
+        f"""
+        import atexit, threading
+        import llmops.tracing as tracing
+        from llmops.tracing import lifecycle
+
+        tracing.setup({uri!r}, "exit", autolog=False)
+        writer = lifecycle._writer()
+        gate, write = threading.Event(), writer._write
+        writer._write = lambda batch: (gate.wait(), write(batch))[1]  # hold the writer...
+        atexit.register(gate.set)  # ...until exit (runs before llmops' own exit hook: atexit is LIFO)
+
+        @tracing.agent_span
+        def work(i):
+            return i
+
+        for i in range(50):
+            work(i)
+        print("pending", tracing.stats().pending)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=120)
+    assert "pending 50" in done.stdout
+    with sqlite3.connect(tmp_path / "exit.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM trace_info").fetchone()[0] == 50
