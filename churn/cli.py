@@ -28,7 +28,9 @@ console = Console()
 err_console = Console(stderr=True)
 
 DataOption = typer.Option(
-    None, "--data", help="A CSV of the Telco schema [default: CHURN_DATA or data/telco_churn.csv, downloaded if missing]."
+    None,
+    "--data",
+    help="A CSV of the Telco schema [default: CHURN_DATA or data/telco_churn.csv, downloaded if missing].",
 )
 
 
@@ -46,7 +48,10 @@ def user_errors() -> Iterator[None]:
 def _tracking_hint() -> str:
     import mlflow
 
-    return f"[dim]See it in the UI: uv run mlflow ui --backend-store-uri {mlflow.get_tracking_uri()}[/]"
+    uri = mlflow.get_tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        return f"[dim]See it in the UI: {uri}[/]"
+    return f"[dim]See it in the UI: uv run mlflow ui --backend-store-uri {uri}[/]"
 
 
 def _metrics_table(title: str, metrics: dict[str, float], names: tuple[str, ...]) -> Table:

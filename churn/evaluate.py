@@ -86,7 +86,8 @@ def evaluate(
     metrics["average_precision"] = float(average_precision_score(y_test, proba))
     metrics["brier_score"] = float(brier_score_loss(y_test, proba))
 
-    with mlflow.start_run(run_name=tracking.EVALUATE_RUN_NAME) as run:
+    # Next to the run it judges, whichever experiment is configured now.
+    with mlflow.start_run(run_name=tracking.EVALUATE_RUN_NAME, experiment_id=training_run.info.experiment_id) as run:
         mlflow.set_tags(
             {
                 **tracking.run_tags("evaluate", family),

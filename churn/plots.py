@@ -67,7 +67,8 @@ def pr_curve(y_true: np.ndarray, proba: np.ndarray, family: str, threshold: floa
     ax = figure.subplots()
     ax.plot(recall, precision, color=CHURN_COLOR, lw=2, label=f"{_label(family)} (AP = {ap:.3f})")
     ax.axhline(base_rate, ls="--", color=NEUTRAL, label=f"No skill (churn rate = {base_rate:.2f})")
-    ax.plot([r_at], [p_at], "o", color="black", label=f"Threshold {threshold:g}: precision {p_at:.2f}, recall {r_at:.2f}")
+    operating_point = f"Threshold {threshold:g}: precision {p_at:.2f}, recall {r_at:.2f}"
+    ax.plot([r_at], [p_at], "o", color="black", label=operating_point)
     ax.set(
         xlim=(0, 1),
         ylim=(0, 1.01),

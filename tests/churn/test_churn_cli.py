@@ -50,7 +50,8 @@ def test_the_terminal_lesson_train_evaluate_compare(churn, experiment, session_s
     evaluated = churn("evaluate")
     assert evaluated.exit_code == 0, evaluated.output
     assert f"of training run {lr_id}" in evaluated.stdout
-    assert "roc_curve.png, pr_curve.png, confusion_matrix.png, calibration.png, feature_importance.png" in evaluated.stdout
+    charts = "roc_curve.png, pr_curve.png, confusion_matrix.png, calibration.png, feature_importance.png"
+    assert f"Artifacts: {charts}" in evaluated.stdout
 
     # compare: both training runs (not the evaluation), best ROC AUC first, and a chart
     chart = tmp_path / "compare.png"
@@ -69,8 +70,13 @@ def test_the_terminal_lesson_train_evaluate_compare(churn, experiment, session_s
 def test_data_command_summarises_the_file(churn):
     result = churn("data")
     assert result.exit_code == 0, result.output
-    for expected in ("7,043", "1,869 (26.5%)", "(IBM's published file)", "11 (all tenure 0, not billed yet: set to 0.0)",
-                     "5,634 train / 1,409 held out"):  # fmt: skip
+    for expected in (
+        "7,043",
+        "1,869 (26.5%)",
+        "(IBM's published file)",
+        "11 (all tenure 0, not billed yet: set to 0.0)",
+        "5,634 train / 1,409 held out",
+    ):
         assert expected in result.stdout
 
 
