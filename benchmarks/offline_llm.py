@@ -37,23 +37,47 @@ PASSAGES = "\n".join(
     ]
 )
 TOOLS = [
-    {"type": "function", "function": {"name": "search_knowledge_base", "description": "Search the knowledge base.",
-                                      "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}},
-    {"type": "function", "function": {"name": "lookup_customer", "description": "Look up the customer's plan.",
-                                      "parameters": {"type": "object", "properties": {"customer_id": {"type": "string"}}, "required": ["customer_id"]}}},
-    {"type": "function", "function": {"name": "create_ticket", "description": "Open a support ticket.",
-                                      "parameters": {"type": "object", "properties": {"customer_id": {"type": "string"},
-                                                                                      "priority": {"enum": ["low", "medium", "high"]}},
-                                                     "required": ["customer_id", "priority"]}}},
+    {
+        "type": "function",
+        "function": {
+            "name": "search_knowledge_base",
+            "description": "Search the knowledge base.",
+            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup_customer",
+            "description": "Look up the customer's plan.",
+            "parameters": {
+                "type": "object",
+                "properties": {"customer_id": {"type": "string"}},
+                "required": ["customer_id"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "create_ticket",
+            "description": "Open a support ticket.",
+            "parameters": {
+                "type": "object",
+                "properties": {"customer_id": {"type": "string"}, "priority": {"enum": ["low", "medium", "high"]}},
+                "required": ["customer_id", "priority"],
+            },
+        },
+    },
 ]
 
 
 class CommentAnalysis(BaseModel):
     language: Literal["fr", "en"]
     sentiment: Literal["positive", "neutral", "negative", "mixed"]
-    topics: list[Literal["billing", "network", "support", "pricing", "contract", "equipment", "roaming", "data_protection"]] = Field(
-        min_length=1, max_length=3
-    )
+    topics: list[
+        Literal["billing", "network", "support", "pricing", "contract", "equipment", "roaming", "data_protection"]
+    ] = Field(min_length=1, max_length=3)
     churn_risk: Literal["low", "medium", "high"]
     urgency: Literal["low", "medium", "high"]
     summary: str = Field(max_length=400)
@@ -67,13 +91,18 @@ def _request(kind: str, i: int) -> dict[str, Any]:
         return {"messages": [{"role": "user", "content": comment}]}
     messages = [
         {"role": "system", "content": "You are the customer-care analyst of Lumea Telecom.\n" + PASSAGES},
-        {"role": "user", "content": f"Customer id: CUST-{i % 9999:04d}\nChannel: email\n<comment>\n{comment}\n</comment>"},
+        {
+            "role": "user",
+            "content": f"Customer id: CUST-{i % 9999:04d}\nChannel: email\n<comment>\n{comment}\n</comment>",
+        },
     ]
     if kind == "tools":
         return {"messages": messages, "tools": TOOLS}
     schema = CommentAnalysis.model_json_schema()
-    return {"messages": messages,
-            "response_format": {"type": "json_schema", "json_schema": {"name": "CommentAnalysis", "schema": schema}}}
+    return {
+        "messages": messages,
+        "response_format": {"type": "json_schema", "json_schema": {"name": "CommentAnalysis", "schema": schema}},
+    }
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -117,7 +146,9 @@ def main() -> None:
     print(f"offline model through the openai client, {args.requests} requests per kind, sequential, keep-alive")
     print(f"{'kind':<12} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>8}")
     for kind, figures in results.items():
-        print(f"{kind:<12} {figures['p50_ms']:>8.2f} {figures['p95_ms']:>8.2f} {figures['max_ms']:>8.2f} {figures['requests_per_s']:>8.0f}")
+        print(
+            f"{kind:<12} {figures['p50_ms']:>8.2f} {figures['p95_ms']:>8.2f} {figures['max_ms']:>8.2f} {figures['requests_per_s']:>8.0f}"
+        )
     verdict = "met" if results["chat"]["p50_ms"] <= 5 else "NOT met"
     print(f"target p50 <= 5 ms for chat: {verdict}")
 

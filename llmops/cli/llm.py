@@ -16,7 +16,9 @@ app = typer.Typer(help="The offline OpenAI-compatible model and the configured c
 def serve(
     port: int = typer.Option(8765, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
     faults: Optional[str] = typer.Option(
-        None, "--faults", help="Fault spec, e.g. 'rate_limit=0.2,latency_ms=200,seed=7' (default: LLMOPS_OFFLINE_FAULTS)."
+        None,
+        "--faults",
+        help="Fault spec, e.g. 'rate_limit=0.2,latency_ms=200,seed=7' (default: LLMOPS_OFFLINE_FAULTS).",
     ),
 ) -> None:
     """Serve the offline model (OpenAI protocol) on 127.0.0.1 until Ctrl-C."""
@@ -31,7 +33,9 @@ def serve(
         console.print(f"Offline model listening on [bold]{llm.base_url}[/]  (Ctrl-C to stop)", highlight=False)
         if llm.faults:
             console.print(f"Fault injection: {llm.faults.spec}", highlight=False)
-        console.print(f"Use it with: OPENAI_BASE_URL={llm.base_url} or LLMOPS_LLM_BASE_URL={llm.base_url}", highlight=False)
+        console.print(
+            f"Use it with: OPENAI_BASE_URL={llm.base_url} or LLMOPS_LLM_BASE_URL={llm.base_url}", highlight=False
+        )
         try:
             llm.serve_forever()
         except KeyboardInterrupt:
@@ -67,9 +71,13 @@ def chat(
                 "Check LLMOPS_LLM_BASE_URL, or start the offline model with `llmops llm serve`."
             ) from None
         except openai.AuthenticationError:
-            raise UserError(f"the LLM endpoint {where} rejected the API key (HTTP 401); check OPENAI_API_KEY.") from None
+            raise UserError(
+                f"the LLM endpoint {where} rejected the API key (HTTP 401); check OPENAI_API_KEY."
+            ) from None
         except openai.APIStatusError as exc:
-            raise UserError(f"the LLM endpoint {where} answered HTTP {exc.status_code}: {_error_message(exc)}") from None
+            raise UserError(
+                f"the LLM endpoint {where} answered HTTP {exc.status_code}: {_error_message(exc)}"
+            ) from None
         _print_answer(response, settings.llm_backend, as_json)
 
 

@@ -33,7 +33,24 @@ _EXPORTS = {
     "llm_base_url": "llmops.llm.clients",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "FAULTS",
+    "Analysis",
+    "FaultConfig",
+    "FaultRule",
+    "FaultSpecError",
+    "OfflineLLM",
+    "OfflineModel",
+    "analyze",
+    "chat_model",
+    "configure_judges",
+    "count_tokens",
+    "embedding_function",
+    "judge_model_uri",
+    "llm_base_url",
+    "openai_client",
+    "serve_in_thread",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmops.llm.analysis import Analysis, analyze

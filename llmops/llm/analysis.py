@@ -61,14 +61,37 @@ _TRAVEL_NEXT = frozenset(
     vacances holiday holidays trip""".split()
 )
 _REQUEST_CUES = (
-    "please", "could you", "can you", "would you", "pouvez vous", "pourriez vous", "pouvez-vous",
-    "pourriez-vous", "merci de", "je voudrais", "je souhaite", "je souhaiterais", "i would like", "i want",
-    "i need", "j ai besoin", "je ai besoin", "help", "aidez", "rappelez", "call me", "contact me",
-    "contactez", "expliquez", "explain", "how do", "how can", "comment faire", "est-ce que",
+    "please",
+    "could you",
+    "can you",
+    "would you",
+    "pouvez vous",
+    "pourriez vous",
+    "pouvez-vous",
+    "pourriez-vous",
+    "merci de",
+    "je voudrais",
+    "je souhaite",
+    "je souhaiterais",
+    "i would like",
+    "i want",
+    "i need",
+    "j ai besoin",
+    "je ai besoin",
+    "help",
+    "aidez",
+    "rappelez",
+    "call me",
+    "contact me",
+    "contactez",
+    "expliquez",
+    "explain",
+    "how do",
+    "how can",
+    "comment faire",
+    "est-ce que",
 )
-_PII = re.compile(
-    r"[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d .-]{7,}\d|\bCUST-\d+\b|\bFR\d{2}[ \d]{10,}\b", re.IGNORECASE
-)
+_PII = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d .-]{7,}\d|\bCUST-\d+\b|\bFR\d{2}[ \d]{10,}\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -85,7 +108,9 @@ def _lexicons() -> dict[str, PhraseLexicon]:
         "neutral": PhraseLexicon((p, 0.0) for p in lx.NEUTRAL_FORMULAS),
         "contrast": PhraseLexicon([(w, True) for w in lx.CONTRASTS] + [(p, True) for p in lx.CONTRAST_PHRASES]),
         "leave": PhraseLexicon((p, p) for p in lx.LEAVE_PHRASES),
-        "conditional": PhraseLexicon([(w, True) for w in lx.CONDITIONALS] + [(p, True) for p in lx.CONDITIONAL_PHRASES]),
+        "conditional": PhraseLexicon(
+            [(w, True) for w in lx.CONDITIONALS] + [(p, True) for p in lx.CONDITIONAL_PHRASES]
+        ),
         "medium": PhraseLexicon(lx.MEDIUM_CHURN_PHRASES.items()),
         "topics": PhraseLexicon(
             (phrase, (topic, weight)) for topic, cues in lx.TOPIC_CUES.items() for phrase, weight in cues.items()
@@ -246,9 +271,14 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
     matches = [m for m in lex[f"sentiment_{language}"].find(tokens) if m.start not in masked]
     # Proper nouns are not opinions ("Nice" the city, "Bon" the surname); a lone "Bon," opens a sentence.
     matches = [
-        m for m in matches
+        m
+        for m in matches
         if not (m.end - m.start == 1 and tokens[m.start] in names)
-        and not (tokens[m.start] in {"bon", "bien", "ok", "okay", "well"} and m.end < len(tokens) and tokens[m.end] in {",", "...", "\u2026"})
+        and not (
+            tokens[m.start] in {"bon", "bien", "ok", "okay", "well"}
+            and m.end < len(tokens)
+            and tokens[m.end] in {",", "...", "\u2026"}
+        )
     ]
     negative_starts = [m.start for m in matches if m.value < 0]
     # Sarcasm by structure: a positive word, a pause, then a repetition or a complaint ("Super, encore une
@@ -269,13 +299,14 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
             and (m.start == 0 or tokens[m.start - 1] in SENTENCE_BREAKS)
             and any(s < m.start for s in negative_starts)
         )
-        same_side = lambda s: segment_of[s] == segment_of[m.start]  # noqa: E731 - "brilliant, but ..." is not sarcasm
-        if quoted or alone or (
-            paused
-            and (
-                any(t in lx.REPEAT_WORDS for t in tokens[after : after + 6])
-                or any(after <= s <= after + 8 and same_side(s) for s in negative_starts)
-            )
+        # A complaint after a "but" is a reservation, not the target of sarcasm ("brilliant, but ...").
+        complaint_follows = any(
+            after <= s <= after + 8 and segment_of[s] == segment_of[m.start] for s in negative_starts
+        )
+        if (
+            quoted
+            or alone
+            or (paused and (any(t in lx.REPEAT_WORDS for t in tokens[after : after + 6]) or complaint_follows))
         ):
             sarcastic_sentences.add(sentence_of[m.start])
             ev.sarcasm = True
@@ -289,9 +320,15 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
     for m in matches:
         thanks = tokens[m.start] in {"merci", "thanks", "thank", "bravo"}
         reach = 4 if thanks else 2
-        if (m.value >= 1.0 or thanks) and tokens[m.start] in lx.SARCASM_OPENERS | {"thank"} and any(
-            m.end <= s <= m.end + reach and segment_of[s] == segment_of[m.start] and sentence_of[s] == sentence_of[m.start]
-            for s in negative_starts
+        if (
+            (m.value >= 1.0 or thanks)
+            and tokens[m.start] in lx.SARCASM_OPENERS | {"thank"}
+            and any(
+                m.end <= s <= m.end + reach
+                and segment_of[s] == segment_of[m.start]
+                and sentence_of[s] == sentence_of[m.start]
+                for s in negative_starts
+            )
         ):
             sarcastic_sentences.add(sentence_of[m.start])
             ev.sarcasm = True
@@ -300,8 +337,11 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
     resolved: set[int] = set()
     for m in matches:
         if m.value < 0:
-            window = [t for i, t in enumerate(tokens[max(0, m.start - 3) : m.end + 4], max(0, m.start - 3))
-                      if sentence_of[i] == sentence_of[m.start]]
+            window = [
+                t
+                for i, t in enumerate(tokens[max(0, m.start - 3) : m.end + 4], max(0, m.start - 3))
+                if sentence_of[i] == sentence_of[m.start]
+            ]
             if any(t in lx.RESOLUTIONS for t in window):
                 resolved.add(m.start)
 
@@ -425,9 +465,17 @@ def _churn(tokens: list[str], sentiment: str, ev: _SentimentEvidence) -> tuple[s
             continue  # "je pars au Maroc", "leaving for a week": a trip, not a departure
         if after and after[0] in _OPERATOR + ("vous", "you"):
             continue  # "passer chez Lumea": joining, not leaving
-        if before and before[-1] in {"was", "been", "is", "be", "were", "ete", "est", "sont", "etait"} and head.startswith(("cancel", "annul", "resili", "terminat")):
+        if (
+            before
+            and before[-1] in {"was", "been", "is", "be", "were", "ete", "est", "sont", "etait"}
+            and head.startswith(("cancel", "annul", "resili", "terminat"))
+        ):
             continue  # "it was cancelled": something the operator did
-        if before and before[-1] in _OPERATOR_SUBJECTS or (len(before) > 1 and before[-2] in {"you", "vous", "ils", "they"}):
+        if (
+            before
+            and before[-1] in _OPERATOR_SUBJECTS
+            or (len(before) > 1 and before[-2] in {"you", "vous", "ils", "they"})
+        ):
             continue  # "vous avez résilié ma ligne par erreur": the operator acted, the customer did not leave
         phrase_has_negator = any(t in lx.NEGATORS for t in tokens[m.start : m.end])
         if not phrase_has_negator and _negated(tokens, m.start, contrasts, window=4):
@@ -499,7 +547,12 @@ def _urgency(tokens: list[str], sentiment: str, churn: str, is_question: bool) -
         situation *= 0.4  # "the outage was fixed quickly, thanks" is not urgent
     if situation >= 1.0 or (situation >= 0.5 and asks_speed):
         return "high", cues
-    if (situation > 0 and sentiment != "positive") or sentiment in {"negative", "mixed"} or churn != "low" or asks_speed:
+    if (
+        (situation > 0 and sentiment != "positive")
+        or sentiment in {"negative", "mixed"}
+        or churn != "low"
+        or asks_speed
+    ):
         return "medium", cues
     return "low", cues
 
@@ -547,8 +600,11 @@ def analyze(text: str) -> Analysis:
     ev = _sentiment(clean, tokens, language)
     sentiment, score = _sentiment_label(ev)
     churn, churn_cues = _churn(tokens, sentiment, ev)
-    if sentiment == "neutral" and churn != "low" and "?" not in clean and any(
-        not c.startswith("not ") for c in churn_cues
+    if (
+        sentiment == "neutral"
+        and churn != "low"
+        and "?" not in clean
+        and any(not c.startswith("not ") for c in churn_cues)
     ):
         sentiment = "negative"  # announcing or threatening to leave is a complaint even without angry words
     topics = _topics(tokens)

@@ -94,10 +94,7 @@ def embedding_function() -> Any:
     s = get_settings()
     if s.offline:
         return chroma_embeddings.OfflineEmbeddingFunction()
-    endpoint_cls = getattr(chroma_embeddings, "EndpointEmbeddingFunction", None) or getattr(
-        chroma_embeddings, "OpenAIEmbeddingFunction"
-    )
-    return endpoint_cls(s.embedding_model)
+    return chroma_embeddings.EndpointEmbeddingFunction(s.embedding_model)
 
 
 def judge_model_uri(settings: Settings | None = None) -> str:

@@ -18,7 +18,9 @@ _COMMENT = re.compile(r"<comment>(.*?)(?:</comment>|\Z)", re.IGNORECASE | re.DOT
 _CUSTOMER_LINE = re.compile(r"customer(?:[ _-]?id)?\s*[:=]\s*([A-Za-z]+-\d+)", re.IGNORECASE)
 _CUSTOMER_ID = re.compile(r"\bCUST-\d{3,}\b", re.IGNORECASE)
 _CHANNEL_LINE = re.compile(r"channel\s*[:=]\s*([\w -]{2,30})", re.IGNORECASE)
-_INLINE_PASSAGE = re.compile(r"^[ \t]*(?:[-*\u2022]\s*)?\[([A-Za-z][\w.:/-]{1,80})\]\s*[:\-\u2013]?\s*(\S.+)$", re.MULTILINE)
+_INLINE_PASSAGE = re.compile(
+    r"^[ \t]*(?:[-*\u2022]\s*)?\[([A-Za-z][\w.:/-]{1,80})\]\s*[:\-\u2013]?\s*(\S.+)$", re.MULTILINE
+)
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,14 @@ from llmops.llm.schema import MISSING, match_enum, resolve
 from llmops.llm.text import fold
 
 SIGNATURES = (
-    "you are an expert judge", "<claim>", "content safety classifier", "<guidelines>", "please indicate whether",
-    "evaluation rating", "you must determine whether", "start each rationale with",
+    "you are an expert judge",
+    "<claim>",
+    "content safety classifier",
+    "<guidelines>",
+    "please indicate whether",
+    "evaluation rating",
+    "you must determine whether",
+    "start each rationale with",
 )
 TRACE_TOOLS = ("get_root_span", "list_spans", "get_trace_info", "search_trace_regex", "get_span")
 
@@ -163,7 +169,9 @@ def correctness(expected: str, output: str) -> Verdict:
     missing = [f for f in facts if _supported(f, out_stems) < 0.5]
     score = 1 - len(missing) / len(facts)
     if missing:
-        return Verdict(False, f"The response is not correct: it does not support \u201c{_short(missing[0])}\u201d.", score)
+        return Verdict(
+            False, f"The response is not correct: it does not support \u201c{_short(missing[0])}\u201d.", score
+        )
     return Verdict(True, "The response is correct: every expected fact is in the response.", 1.0)
 
 
@@ -188,26 +196,56 @@ def check_guideline(guideline: str, request: str, response: str) -> tuple[bool, 
     if re.search(r"\b(polite|courteous|respectful|professional|poli|polie|courtois\w*|empath\w*|friendly)\b", g):
         ok = bool(_POLITE.search(fold(response))) and not _HARMFUL.search(fold(response))
         results.append((ok, "the response is polite" if ok else "the response has no courtesy formula"))
-    if re.search(r"\b(pii|personal (data|information|details)|donnees personnelles|email address|phone number|iban|credit card)\b", g):
+    if re.search(
+        r"\b(pii|personal (data|information|details)|donnees personnelles|email address|phone number|iban|credit card)\b",
+        g,
+    ):
         leak = _PII.search(response)
-        results.append((leak is None, "no personal data in the response" if leak is None else f"the response contains personal data ({leak.group(0)})"))
-    if re.search(r"\b(cite|cites|citation|citations|source ids?|doc(ument)? ids?|references? the)\b", g) and "not cite" not in g:
+        results.append(
+            (
+                leak is None,
+                "no personal data in the response"
+                if leak is None
+                else f"the response contains personal data ({leak.group(0)})",
+            )
+        )
+    if (
+        re.search(r"\b(cite|cites|citation|citations|source ids?|doc(ument)? ids?|references? the)\b", g)
+        and "not cite" not in g
+    ):
         ok = bool(_CITATION.search(response))
         results.append((ok, "the response cites its sources" if ok else "the response cites no source"))
     if re.search(r"(promis|promett|guarantee)", g) and re.search(r"\b(not|never|no|jamais|pas|ne)\b", g):
         promise = _PROMISE.search(response)
-        results.append((promise is None, "no unconditional promise" if promise is None else f"the response promises \u201c{promise.group(0)}\u201d"))
-    mention = re.search(r"\b(?:mention|mentions|include|includes|contain|contains|state|states|mentionne\w*|cite le|indique\w*)\s+(.+)", g)
+        results.append(
+            (
+                promise is None,
+                "no unconditional promise"
+                if promise is None
+                else f"the response promises \u201c{promise.group(0)}\u201d",
+            )
+        )
+    mention = re.search(
+        r"\b(?:mention|mentions|include|includes|contain|contains|state|states|mentionne\w*|cite le|indique\w*)\s+(.+)",
+        g,
+    )
     if mention and not re.search(r"\b(not|never|ne|pas)\s+(mention|include|contain)", g):
         quoted = re.findall(r"[\"'\u201c\u00ab]([^\"'\u201d\u00bb]+)[\"'\u201d\u00bb]", guideline)
         target = quoted[0] if quoted else mention.group(1)
         stems = _stems(target) - {"respo", "answe", "repon", "shoul", "must"}
         ok = bool(stems) and len(stems & _stems(response)) / len(stems) >= 0.5
         results.append((ok, f"the response {'mentions' if ok else 'does not mention'} {target.strip()!r}"))
-    limit = re.search(r"\b(?:under|at most|no more than|fewer than|less than|maximum|max|moins de|au plus)\s+(\d+)\s+(words?|mots?|sentences?|phrases?)", g)
+    limit = re.search(
+        r"\b(?:under|at most|no more than|fewer than|less than|maximum|max|moins de|au plus)\s+(\d+)\s+(words?|mots?|sentences?|phrases?)",
+        g,
+    )
     if limit:
         n, unit = int(limit.group(1)), limit.group(2)
-        count = len(re.findall(r"\w+", response)) if unit.startswith(("word", "mot")) else len(re.findall(r"[.!?]+", response)) or 1
+        count = (
+            len(re.findall(r"\w+", response))
+            if unit.startswith(("word", "mot"))
+            else len(re.findall(r"[.!?]+", response)) or 1
+        )
         results.append((count <= n, f"{count} {unit} (limit {n})"))
     elif re.search(r"\b(concise|brief|short|court|courte|concis\w*)\b", g):
         count = len(re.findall(r"\w+", response))
@@ -221,7 +259,13 @@ def check_guideline(guideline: str, request: str, response: str) -> tuple[bool, 
             results.append((True, "the response is valid JSON"))
         except ValueError:
             results.append((False, "the response is not valid JSON"))
-    if re.search(r"\b(answers? (the|their|his|her|its) (question|request)|address(es)? the|relevant|on[- ]topic|repond\w* a la (question|demande))", g) and request.strip():
+    if (
+        re.search(
+            r"\b(answers? (the|their|his|her|its) (question|request)|address(es)? the|relevant|on[- ]topic|repond\w* a la (question|demande))",
+            g,
+        )
+        and request.strip()
+    ):
         v = relevance(request, response)
         results.append((v.passed, v.rationale))
     if re.search(r"\b(safe|harmful|offensive|toxic|insult\w*|rude)\b", g):
@@ -307,7 +351,10 @@ def _trace_fields(tool_results: list[str]) -> dict[str, str]:
                 except ValueError:
                     continue
             if isinstance(node, dict):
-                for key, names in (("inputs", ("inputs", "mlflow.spanInputs")), ("outputs", ("outputs", "mlflow.spanOutputs"))):
+                for key, names in (
+                    ("inputs", ("inputs", "mlflow.spanInputs")),
+                    ("outputs", ("outputs", "mlflow.spanOutputs")),
+                ):
                     for name in names:
                         value = node.get(name)
                         if key not in out and value not in (None, "", {}):
@@ -359,7 +406,11 @@ def judge(text: str, system: str, tool_results: list[str]) -> tuple[str, Verdict
         v = groundedness(response, request + "\n" + expectations)
         applied.append(("groundedness", v.passed, v.rationale))
     if not applied:
-        v = relevance(request, response) if request else Verdict(bool(response.strip()), "The output is not empty.", 1.0)
+        v = (
+            relevance(request, response)
+            if request
+            else Verdict(bool(response.strip()), "The output is not empty.", 1.0)
+        )
         applied.append(("relevance", v.passed, v.rationale))
     failed = [(c, reason) for c, ok, reason in applied if not ok]
     score = 1 - len(failed) / len(applied)
@@ -385,10 +436,15 @@ def result_value(verdict: Verdict, body: dict[str, Any], instructions: str) -> A
         found = match_enum("yes" if verdict.passed else "no", options)
         if found is not MISSING:
             return found
-        good = re.compile(r"pass|good|correct|compliant|grounded|relevant|safe|appropriate|accurate|high|excellent|true", re.I)
+        good = re.compile(
+            r"pass|good|correct|compliant|grounded|relevant|safe|appropriate|accurate|high|excellent|true", re.I
+        )
         bad = re.compile(r"fail|bad|incorrect|non|not|ungrounded|irrelevant|unsafe|inappropriate|low|poor|false", re.I)
         pattern = good if verdict.passed else bad
-        return next((o for o in options if isinstance(o, str) and pattern.search(o)), options[0] if verdict.passed else options[-1])
+        return next(
+            (o for o in options if isinstance(o, str) and pattern.search(o)),
+            options[0] if verdict.passed else options[-1],
+        )
     if kind == "boolean":
         return verdict.passed
     if kind in {"integer", "number"}:

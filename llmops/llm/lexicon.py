@@ -34,7 +34,8 @@ POSITIVE_EN: dict[str, float] = {
     "stayed with": 0.8, "why i have stayed": 1.2, "cheapest": 0.8, "generous": 1.1, "thank you for": 0.9,
     "thanks for the": 0.9, "thanks for fixing": 1.3, "thank you to": 1.0, "thanks to the": 0.9, "5 stars": 1.4,
     "five stars": 1.4, "10 10": 1.4, "5 5": 1.3, "finally works": 0.6, "finally fixed": 0.6, "credit arrived": 0.8,
-    "all good": 1.1, "fair enough": 0.6, "not bad at all": 1.1, "sorted out": 0.9, "cheers": 0.5, "impeccable": 1.5, "super": 1.0,
+    "all good": 1.1, "fair enough": 0.6, "not bad at all": 1.1, "sorted out": 0.9, "cheers": 0.5,
+    "impeccable": 1.5, "super": 1.0,
 }
 #: Complaints, anger, disappointment and reported problems, in English.
 NEGATIVE_EN: dict[str, float] = {
@@ -81,7 +82,7 @@ NEGATIVE_EN: dict[str, float] = {
     "a long time": 0.7, "with nothing": 0.8, "used to recommend": 1.1, "used to love": 1.1, "used to be": 0.8,
     "i was told": 0.7, "was told": 0.5, "told me": 0.4, "instead of": 0.4, "no idea": 0.5, "not until": 0.5,
     "refund the": 0.7, "refund me": 0.8, "either refund": 1.0, "logs me out": 0.9, "logging me out": 0.9,
-    "no alert": 0.8, "no warning": 0.9, "without warning": 0.9, "no sms": 0.6, "not acceptable": 1.5,
+    "no alert": 0.8, "no warning": 0.9, "without warning": 0.9, "no sms": 0.6,
     "will not be acceptable": 1.3, "sorry to go": 0.6, "throttled": 0.9, "capped": 0.6, "no change": 0.8,
     "going in circles": 1.1, "round in circles": 1.1, "generic answer": 0.9, "generic reply": 0.9,
     "copy paste": 0.8, "no compensation": 0.9, "not even": 0.6, "missing": 0.6, "overdrawn": 1.0,
@@ -186,9 +187,13 @@ INTENSIFIERS = frozenset(
 #: Words that negate a sentiment cue a few tokens later ("not good", "pas content", "jamais satisfait").
 NEGATORS = frozenset("not no never ne pas jamais aucun aucune nothing rien without sans hardly nor ni".split())
 #: Words that turn the sentence into a contrast: both sides are read as separate clauses ("good but slow").
-CONTRASTS = frozenset("but however although though yet otherwise mais cependant pourtant toutefois neanmoins sinon".split())
+CONTRASTS = frozenset(
+    "but however although though yet otherwise mais cependant pourtant toutefois neanmoins sinon".split()
+)
 #: Words that make a reservation small ("just a shame the app...", "juste un petit bémol"): praise stays praise.
-MINIMIZERS = frozenset("just only small slight slightly minor little bit juste seul seule petit petite leger legere".split())
+MINIMIZERS = frozenset(
+    "just only small slight slightly minor little bit juste seul seule petit petite leger legere".split()
+)
 #: Participles saying a problem is over: "panne réglée", "bug corrigé", "fixed the logout bug".
 RESOLUTIONS = frozenset(
     """regle reglee regles reglees corrige corrigee corriges corrigees resolu resolue resolus resolues repare
@@ -211,7 +216,8 @@ SARCASM_PHRASES: dict[str, float] = {
     "( not )": 1.5, "very optimistic": 1.3, "tres optimiste": 1.3, "world class": 0.6, "truly world": 1.0,
     "toujours aussi creatif*": 1.4, "vraiment au top": 0.3, "on adore": 0.6, "heureusement que": 0.4,
     "joli cadeau": 1.4, "beau cadeau": 1.3, "nice gift": 1.3, "bah bravo": 1.5, "ah bravo": 1.3,
-    "je adore financer": 1.6, "mon oeil": 1.4, "my foot": 1.2, "really nailing": 1.4, "nailing it": 1.2, "nailing this": 1.4,
+    "je adore financer": 1.6, "mon oeil": 1.4, "my foot": 1.2, "really nailing": 1.4, "nailing it": 1.2,
+    "nailing this": 1.4,
 }
 #: Positive words that, followed by a comma/ellipsis and a complaint, are sarcastic ("Great, another outage").
 SARCASM_OPENERS = frozenset(
@@ -245,7 +251,8 @@ NEUTRAL_FORMULAS = (
     "en bon etat", "bon etat", "good condition", "de bonne foi", "good faith", "bon de retour",
     "ok so", "bon ben", "the best way", "the best option", "le mieux", "what is the best", "quelle est la meilleure",
     "outage credit", "credit for the outage", "compensation for the outage", "geste pour la panne",
-    "avoir pour la panne", "indemnisation de la panne", "indemnisation pour la panne", "kind of", "what kind", "quel genre", "thank you for your reply", "thanks for your reply", "happy to",
+    "avoir pour la panne", "indemnisation de la panne", "indemnisation pour la panne", "kind of", "what kind",
+    "quel genre", "thank you for your reply", "thanks for your reply", "happy to",
     "glad to", "heureux de", "ravi de vous",
     "thank you for your message", "thanks for your help",
 )
@@ -318,7 +325,8 @@ CONDITIONAL_PHRASES = (
     "a moins que", "or else", "ou alors", "au prochain", "la prochaine", "next time", "one more", "encore une",
     "if this", "if it", "if nothing", "si ca", "si cela", "si rien", "si vous", "if you", "thinking of",
     "thinking about", "en train de regarder", "je regarde", "looking at", "comparing", "je compare",
-    "peut etre", "ou je", "or i", "sinon je", "otherwise i", "not sure", "pas sur", "any reason to stay", "raison de rester", "why should i stay", "pourquoi rester",
+    "peut etre", "ou je", "or i", "sinon je", "otherwise i", "not sure", "pas sur", "any reason to stay",
+    "raison de rester", "why should i stay", "pourquoi rester",
 )
 #: Phrases of strong dissatisfaction or repeated problems: medium churn risk even without a leave verb.
 MEDIUM_CHURN_PHRASES: dict[str, float] = {
@@ -377,7 +385,7 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "plus de internet": 1.0, "pas de internet": 1.0, "sans internet": 1.0, "no internet": 1.0,
         "without internet": 1.0, "plus de reseau": 1.0,
         "antenna*": 0.9, "no drops": 1.0, "sos uniquement": 1.0, "gigabit": 0.8, "routage": 0.8, "routing": 0.8,
-        "femtocell": 0.9, "5g": 1.0, "evening drops": 1.0, "drops": 0.6, "service came back": 0.8, "ping a": 0.3,
+        "femtocell": 0.9, "evening drops": 1.0, "drops": 0.6, "service came back": 0.8, "ping a": 0.3,
         "reseau": 1.0, "network": 1.0, "signal": 1.0, "coverage": 1.0, "couverture": 1.0, "4g": 1.0, "5g": 1.0,
         "3g": 1.0, "fibre": 0.8, "fiber": 0.8, "adsl": 0.9, "internet": 0.6, "wifi": 0.5, "wi-fi": 0.5,
         "connexion": 0.8, "connection": 0.8, "connectivity": 0.9, "debit": 0.8, "speed": 0.9, "speeds": 0.9,
@@ -446,7 +454,7 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "new phone": 0.8, "nouveau telephone": 0.8, "telephone": 0.5,
         "box": 0.9, "livebox": 1.0, "freebox": 1.0, "bbox": 1.0, "lumeabox": 1.0, "lumea box": 1.0,
         "routeur": 1.0, "router": 1.0, "modem": 1.0, "decodeur": 1.0, "decoder": 1.0, "tv box": 1.0,
-        "set-top": 1.0, "telephone": 0.4, "phone": 0.4, "smartphone": 0.9, "iphone": 0.9, "samsung": 0.8,
+        "set-top": 1.0, "phone": 0.4, "smartphone": 0.9, "iphone": 0.9, "samsung": 0.8,
         "handset": 1.0, "sim": 0.9, "carte sim": 1.0, "esim": 0.9, "e-sim": 0.9, "livraison": 0.9,
         "delivery": 0.9, "delivered": 0.8, "livre": 0.5, "colis": 0.9, "parcel": 0.9, "package": 0.5,
         "shipped": 0.8, "expedi*": 0.8, "repeteur": 1.0, "repeater": 1.0, "cable": 0.7, "cables": 0.7,
@@ -498,7 +506,8 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
 
 #: Situations that need action now: a service down, money taken wrongly, fraud, a vulnerable customer.
 URGENT_SITUATIONS: dict[str, float] = {
-    "outage*": 1.0, "panne*": 1.0, "coupure*": 0.8, "coupe": 0.6, "coupee": 0.6, "cut off": 0.7, "no internet": 1.0, "no service": 1.0, "no signal": 0.8,
+    "outage*": 1.0, "panne*": 1.0, "coupure*": 0.8, "coupe": 0.6, "coupee": 0.6, "cut off": 0.7,
+    "no internet": 1.0, "no service": 1.0, "no signal": 0.8,
     "no network": 1.0, "no connection": 0.8, "sans internet": 1.0, "sans reseau": 1.0, "pas de internet": 1.0,
     "plus de internet": 1.0, "pas de reseau": 0.9, "plus de reseau": 1.0, "plus de connexion": 1.0,
     "aucun reseau": 0.9, "zero reseau": 1.0, "pas de tonalite": 1.0, "ne fonctionne plus": 0.8,
@@ -530,7 +539,9 @@ INJECTION_PATTERNS: tuple[str, ...] = (
     r"\b(call|use|invoke|appelle[zr]?|utilise[zr]?)\b.{0,20}\b(tool|outil|function|fonction)\b",
     r"\bcreate_ticket\b|\blookup_customer\b|\bsearch_knowledge_base\b",
     r"\b(refund|rembourse[zr]?)\b.{0,20}\b(me|moi)\b.{0,30}\d[\d\s.,]*\s*(€|eur|euros?|\$|dollars?)",
-    r"\b(set|mets?|mettez|classe[zr]?|mark)\b.{0,30}\b(churn_risk|churn|sentiment|urgency|urgence|priority|priorite)\b.{0,20}\b(to|a|en|as|comme)\b",
-    r"\b(reveal|print|show|affiche[zr]?|montre[zr]?|donne[zr]?)\b.{0,30}\b(system prompt|prompt systeme|api key|cle api|instructions)\b",
+    r"\b(set|mets?|mettez|classe[zr]?|mark)\b.{0,30}"
+    r"\b(churn_risk|churn|sentiment|urgency|urgence|priority|priorite)\b.{0,20}\b(to|a|en|as|comme)\b",
+    r"\b(reveal|print|show|affiche[zr]?|montre[zr]?|donne[zr]?)\b.{0,30}"
+    r"\b(system prompt|prompt systeme|api key|cle api|instructions)\b",
     r"</?\s*comment\s*>",
 )

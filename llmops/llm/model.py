@@ -96,7 +96,12 @@ class OfflineModel:
             )
             data.append({"object": "embedding", "index": index, "embedding": value})
         tokens = sum(count_tokens(t) for t in texts)
-        return {"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        return {
+            "object": "list",
+            "data": data,
+            "model": body["model"],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
 
     # --- chat -------------------------------------------------------------------------------------------
 
@@ -121,28 +126,40 @@ class OfflineModel:
             if trace_tools and not results and tool_choice != "none":
                 names = [(t.get("function") or {}).get("name") for t in trace_tools]
                 name = "get_root_span" if "get_root_span" in names else names[0]
-                tool_calls = [{"id": "call_" + key[:24], "type": "function", "function": {"name": name, "arguments": "{}"}}]
+                tool_calls = [
+                    {"id": "call_" + key[:24], "type": "function", "function": {"name": name, "arguments": "{}"}}
+                ]
             else:
                 content = judge_answer(body, all_text, conv.system, results)
         else:
             analysis = cached_analysis(conv.comment)
             reply = compose_reply(analysis, conv.passages, hallucinate=faults.hallucination)
             knowledge = Knowledge(analysis, conv, reply, _kb_query(analysis))
-            tool_calls = plan(knowledge, tools, tool_choice, body.get("parallel_tool_calls", True) is not False, key, final_name)
+            tool_calls = plan(
+                knowledge, tools, tool_choice, body.get("parallel_tool_calls", True) is not False, key, final_name
+            )
             if tool_calls is None:
                 if rf_type == "json_schema":
                     schema = (rf.get("json_schema") or {}).get("schema") or {}
                     content = json.dumps(fill(schema, knowledge.provider()), ensure_ascii=False)
                 elif rf_type == "json_object":
-                    extra = [f for f in requested_fields(conv.system + "\n" + conv.last_user) if f not in DEFAULT_FIELDS]
+                    extra = [
+                        f for f in requested_fields(conv.system + "\n" + conv.last_user) if f not in DEFAULT_FIELDS
+                    ]
                     content = json.dumps(knowledge.default_object(list(DEFAULT_FIELDS) + extra), ensure_ascii=False)
                 else:
-                    content = knowledge.prose(conv.system + "\n" + conv.last_user if not conv.comment_tagged else conv.system)
+                    content = knowledge.prose(
+                        conv.system + "\n" + conv.last_user if not conv.comment_tagged else conv.system
+                    )
 
         if tool_calls and faults.wrong_tool_args:
-            schemas = {(t.get("function") or {}).get("name"): (t.get("function") or {}).get("parameters") or {} for t in tools}
+            schemas = {
+                (t.get("function") or {}).get("name"): (t.get("function") or {}).get("parameters") or {} for t in tools
+            }
             first = tool_calls[0]["function"]
-            first["arguments"] = json.dumps(break_arguments(json.loads(first["arguments"]), schemas.get(first["name"], {})), ensure_ascii=False)
+            first["arguments"] = json.dumps(
+                break_arguments(json.loads(first["arguments"]), schemas.get(first["name"], {})), ensure_ascii=False
+            )
         if faults.malformed_json:
             if tool_calls:
                 tool_calls[0]["function"]["arguments"] = _corrupt_json(tool_calls[0]["function"]["arguments"])
@@ -176,8 +193,12 @@ class OfflineModel:
             "completion_tokens": completion_tokens * n,
             "total_tokens": prompt_tokens + completion_tokens * n,
             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0,
-                                          "rejected_prediction_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
         }
         created = _EPOCH + int(key[:8], 16) % 10_000_000
         response = {
@@ -220,11 +241,20 @@ class OfflineModel:
         for choice in response["choices"]:
             i = choice["index"]
             message = choice["message"]
-            out.append(chunk(i, {"role": "assistant", "content": "" if not message.get("tool_calls") else None, "refusal": None}))
+            out.append(
+                chunk(
+                    i, {"role": "assistant", "content": "" if not message.get("tool_calls") else None, "refusal": None}
+                )
+            )
             for piece in split_for_stream(message.get("content") or ""):
                 out.append(chunk(i, {"content": piece}))
             for t, call in enumerate(message.get("tool_calls") or []):
-                head = {"index": t, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
+                head = {
+                    "index": t,
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": call["function"]["name"], "arguments": ""},
+                }
                 out.append(chunk(i, {"tool_calls": [head]}))
                 for piece in split_for_stream(call["function"]["arguments"], 8):
                     out.append(chunk(i, {"tool_calls": [{"index": t, "function": {"arguments": piece}}]}))

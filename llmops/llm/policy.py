@@ -35,7 +35,9 @@ _CUSTOMER = re.compile(r"customer|client|account|subscriber|profile")
 _LOOKUP = re.compile(r"lookup|look up|\bget\b|fetch|find|read|retrieve|info|details|plan|tenure")
 _TICKET = re.compile(r"ticket|escalat|incident|\bcase\b|complaint|follow.?up")
 _CREATE = re.compile(r"create|open|file|raise|escalate|\blog\b|submit|\bnew\b")
-_GENERIC_WORDS = frozenset("tool function get set the and for use call data value values text input output name".split())
+_GENERIC_WORDS = frozenset(
+    "tool function get set the and for use call data value values text input output name".split()
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,9 @@ def classify(tool: dict[str, Any], final_name: str | None = None) -> ToolSpec:
         kind = "ticket"
     elif len(canon & _ANALYSIS_FIELDS) >= 2:
         kind = "final"
-    elif _SEARCH.search(text) and ("query" in canon or any(isinstance(v, dict) and v.get("type") == "string" for v in props.values())):
+    elif _SEARCH.search(text) and (
+        "query" in canon or any(isinstance(v, dict) and v.get("type") == "string" for v in props.values())
+    ):
         kind = "search"
     elif _CUSTOMER.search(text) and _LOOKUP.search(text):
         kind = "customer"
@@ -107,7 +111,12 @@ def arguments_for(tool: ToolSpec, knowledge: Knowledge) -> dict[str, Any]:
                 canonical = canonical_field(name, str(schema.get("description", "")))
                 if canonical in {"query", "customer_id", "language", "topic", "topics", "channel"}:
                     return base(name, schema, path)
-                if canonical is None and schema.get("type") == "string" and tool.kind in {"search", "other"} and len(path) == 1:
+                if (
+                    canonical is None
+                    and schema.get("type") == "string"
+                    and tool.kind in {"search", "other"}
+                    and len(path) == 1
+                ):
                     return knowledge.kb_query if tool.kind == "search" else MISSING
                 return MISSING
 
@@ -118,7 +127,9 @@ def arguments_for(tool: ToolSpec, knowledge: Knowledge) -> dict[str, Any]:
 
 
 def _relevant(tool: ToolSpec, knowledge: Knowledge) -> bool:
-    tool_words = {w for w in words(f"{tool.name.replace('_', ' ')} {tool.description}") if w not in _GENERIC_WORDS and len(w) > 3}
+    tool_words = {
+        w for w in words(f"{tool.name.replace('_', ' ')} {tool.description}") if w not in _GENERIC_WORDS and len(w) > 3
+    }
     text_words = set(words(knowledge.conversation.comment or knowledge.conversation.last_user))
     return bool(tool_words & text_words)
 
@@ -147,7 +158,10 @@ def plan(
             {
                 "id": call_id(key, spec.name, i),
                 "type": "function",
-                "function": {"name": spec.name, "arguments": json.dumps(arguments_for(spec, knowledge), ensure_ascii=False)},
+                "function": {
+                    "name": spec.name,
+                    "arguments": json.dumps(arguments_for(spec, knowledge), ensure_ascii=False),
+                },
             }
             for i, spec in enumerate(chosen)
         ]
@@ -209,7 +223,13 @@ def break_arguments(arguments: dict[str, Any], parameters: dict[str, Any]) -> di
         # No enum and nothing required: give the first property a value of the wrong type.
         for name, sub in props.items():
             sub = resolve(sub, parameters)
-            broken[name] = 12345 if sub.get("type") == "string" else "not-a-number" if sub.get("type") in {"integer", "number"} else None
+            broken[name] = (
+                12345
+                if sub.get("type") == "string"
+                else "not-a-number"
+                if sub.get("type") in {"integer", "number"}
+                else None
+            )
             break
         else:
             broken["unexpected_argument"] = True

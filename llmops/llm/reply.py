@@ -17,7 +17,6 @@ from llmops.llm.conversation import Passage
 from llmops.llm.embeddings import words
 
 
-
 @dataclass(frozen=True)
 class Reply:
     text: str
@@ -121,8 +120,11 @@ def compose_reply(analysis: Analysis, passages: list[Passage], hallucinate: bool
     for passage, sentence in chosen:
         label = f" ({passage.title})" if passage.title else ""
         quote = _trim(sentence)
-        parts.append(f"{t['source']}{label} : {quote} [{passage.doc_id}]" if analysis.language == "fr"
-                     else f"{t['source']}{label}: {quote} [{passage.doc_id}]")
+        parts.append(
+            f"{t['source']}{label} : {quote} [{passage.doc_id}]"
+            if analysis.language == "fr"
+            else f"{t['source']}{label}: {quote} [{passage.doc_id}]"
+        )
         citations.append(passage.doc_id)
         quotes.append((passage.doc_id, quote))
     if hallucinate:

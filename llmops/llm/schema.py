@@ -161,7 +161,9 @@ def _sample_pattern(pattern: str, seed: str) -> str | None:
                     chars += "".join(chr(c) for c in range(ord(spec[i]), ord(spec[i + 2]) + 1))
                     i += 3
                 elif spec[i] == "\\" and i + 1 < len(spec):
-                    chars += {"d": "0123456789", "w": "abcdefghijklmnopqrstuvwxyz0123456789"}.get(spec[i + 1], spec[i + 1])
+                    chars += {"d": "0123456789", "w": "abcdefghijklmnopqrstuvwxyz0123456789"}.get(
+                        spec[i + 1], spec[i + 1]
+                    )
                     i += 2
                 else:
                     chars += spec[i]
@@ -215,7 +217,9 @@ def _sample_pattern(pattern: str, seed: str) -> str | None:
                 parts = body[pos + 1 : end].split(",")
                 try:
                     low = int(parts[0])
-                    high = int(parts[1]) if len(parts) > 1 and parts[1].strip() else (low if len(parts) == 1 else low + 3)
+                    high = (
+                        int(parts[1]) if len(parts) > 1 and parts[1].strip() else (low if len(parts) == 1 else low + 3)
+                    )
                 except ValueError:
                     return None
                 pos = end + 1
@@ -276,7 +280,7 @@ def _fit_string(value: str, schema: dict[str, Any]) -> str:
     max_len = schema.get("maxLength")
     if isinstance(max_len, int) and len(value) > max_len:
         cut = value[:max_len]
-        if " " in cut[: max_len] and max_len > 20:
+        if " " in cut[:max_len] and max_len > 20:
             cut = cut[: cut.rfind(" ")].rstrip(",;:")
         value = cut
     min_len = schema.get("minLength")
@@ -366,7 +370,9 @@ class _Filler:
         # An unconstrained schema ({}): anything goes, so keep what we know.
         return "" if candidate is MISSING else candidate
 
-    def _branch(self, schema: dict[str, Any], branches: list[Any], candidate: Any, path: tuple[str, ...], depth: int) -> Any:
+    def _branch(
+        self, schema: dict[str, Any], branches: list[Any], candidate: Any, path: tuple[str, ...], depth: int
+    ) -> Any:
         resolved = [resolve(b, self.root) for b in branches]
         non_null = [b for b in resolved if _types(b) != ["null"]]
         has_null = len(non_null) < len(resolved)
@@ -581,4 +587,3 @@ def validate(instance: Any, schema: Any, root: dict[str, Any] | None = None, pat
         if isinstance(schema.get("exclusiveMaximum"), (int, float)) and instance >= schema["exclusiveMaximum"]:
             errors.append(f"{path}: not below {schema['exclusiveMaximum']}")
     return errors
-

@@ -34,12 +34,24 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 MAX_BODY = 32 * 1024 * 1024
 _HTTP_FAULT_ERRORS = {
-    "rate_limit": (429, "Rate limit reached for requests (offline model fault injection). Please try again later.",
-                   "requests", "rate_limit_exceeded"),
-    "server_error": (500, "The server had an error while processing your request. Sorry about that! "
-                     "(offline model fault injection)", "server_error", "internal_error"),
-    "unavailable": (503, "The engine is currently overloaded, please try again later. (offline model fault injection)",
-                    "server_error", "service_unavailable"),
+    "rate_limit": (
+        429,
+        "Rate limit reached for requests (offline model fault injection). Please try again later.",
+        "requests",
+        "rate_limit_exceeded",
+    ),
+    "server_error": (
+        500,
+        "The server had an error while processing your request. Sorry about that! (offline model fault injection)",
+        "server_error",
+        "internal_error",
+    ),
+    "unavailable": (
+        503,
+        "The engine is currently overloaded, please try again later. (offline model fault injection)",
+        "server_error",
+        "service_unavailable",
+    ),
     "timeout": (504, "The request timed out (offline model fault injection).", "timeout", "timeout"),
 }
 
@@ -80,7 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- plumbing -----------------------------------------------------------------------------------------
 
-    def _send(self, status: int, payload: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, payload: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None
+    ) -> None:
         lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
         lines.append(f"Content-Type: {content_type}")
         lines.append(f"Content-Length: {len(payload)}")
@@ -128,9 +142,14 @@ class _Handler(BaseHTTPRequestHandler):
         return path[3:] if path.startswith("/v1/") or path == "/v1" else path
 
     def _not_found(self) -> None:
-        self._error(APIError(404, f"Unknown request URL: {self.command} {self.path.split('?', 1)[0]}. "
-                                  "Please check the URL for typos, or see the docs at https://platform.openai.com/docs/api-reference/.",
-                             code="unknown_url"))
+        self._error(
+            APIError(
+                404,
+                f"Unknown request URL: {self.command} {self.path.split('?', 1)[0]}. "
+                "Please check the URL for typos, or see the docs at https://platform.openai.com/docs/api-reference/.",
+                code="unknown_url",
+            )
+        )
 
     # --- methods ------------------------------------------------------------------------------------------
 
@@ -139,11 +158,13 @@ class _Handler(BaseHTTPRequestHandler):
         if route == "/models":
             self._json(200, self.server.model.models())
         elif route.startswith("/models/") and len(route) > len("/models/"):
-            self._json(200, self.server.model.model(route[len("/models/"):]))
+            self._json(200, self.server.model.model(route[len("/models/") :]))
         elif route in {"/health", "/healthz", ""}:
             self._json(200, {"status": "ok"})
         elif route in {"/chat/completions", "/embeddings"}:
-            self._error(APIError(405, f"Method GET is not allowed for {self.path}; use POST.", code="method_not_allowed"))
+            self._error(
+                APIError(405, f"Method GET is not allowed for {self.path}; use POST.", code="method_not_allowed")
+            )
         else:
             self._not_found()
 
@@ -177,7 +198,10 @@ class _Handler(BaseHTTPRequestHandler):
             result = self.server.model.chat(body, decision)
             headers["X-Request-Id"] = "req_" + result.response["id"][-24:]
             if body.get("stream"):
-                events = "".join(f"data: {json.dumps(c, ensure_ascii=False)}\n\n" for c in result.chunks) + "data: [DONE]\n\n"
+                events = (
+                    "".join(f"data: {json.dumps(c, ensure_ascii=False)}\n\n" for c in result.chunks)
+                    + "data: [DONE]\n\n"
+                )
                 headers["Cache-Control"] = "no-cache"
                 self._send(200, events.encode("utf-8"), "text/event-stream; charset=utf-8", headers)
             else:
@@ -188,8 +212,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(APIError(400, str(error), code="invalid_fault_spec", param=HEADER))
         except Exception:  # a bug of ours: say so in OpenAI's shape instead of dropping the connection
             log.exception("offline model failed on %s", route)
-            self._error(APIError(500, "The offline model failed on this request (a bug: see the server log).",
-                                 "server_error", "internal_error"))
+            self._error(
+                APIError(
+                    500,
+                    "The offline model failed on this request (a bug: see the server log).",
+                    "server_error",
+                    "internal_error",
+                )
+            )
 
     def do_PUT(self) -> None:  # noqa: N802
         self._not_found()
@@ -305,8 +335,12 @@ class OfflineLLM:
             return self
         self.bind()
         assert self._server is not None
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name=f"offline-llm-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name=f"offline-llm-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

@@ -46,7 +46,18 @@ TICKET_TOOL = {
             "type": "object",
             "properties": {
                 "customer_id": {"type": "string", "pattern": r"^CUST-\d{4}$"},
-                "category": {"enum": ["billing", "network", "support", "pricing", "contract", "equipment", "roaming", "data_protection"]},
+                "category": {
+                    "enum": [
+                        "billing",
+                        "network",
+                        "support",
+                        "pricing",
+                        "contract",
+                        "equipment",
+                        "roaming",
+                        "data_protection",
+                    ]
+                },
                 "priority": {"enum": ["low", "medium", "high"]},
                 "summary": {"type": "string", "minLength": 5, "maxLength": 300},
             },
@@ -79,5 +90,7 @@ def tool_result(name: str, arguments: dict[str, Any]) -> str:
     if name == "search_knowledge_base":
         return json.dumps(KB_RESULTS, ensure_ascii=False)
     if name == "lookup_customer":
-        return json.dumps({"found": True, "customer_id": arguments.get("customer_id"), "plan": "Fibre 1 Gb", "tenure_months": 14})
+        return json.dumps(
+            {"found": True, "customer_id": arguments.get("customer_id"), "plan": "Fibre 1 Gb", "tenure_months": 14}
+        )
     return json.dumps({"ticket_id": "TCK-0001", "status": "open"})

@@ -13,7 +13,8 @@ from .helpers import ANALYST_SYSTEM, comment_message
 
 def test_plain_chat_answers_with_an_analysis_of_the_message(client):
     response = client.chat.completions.create(
-        model="offline-analyst", messages=[{"role": "user", "content": "Ma facture a doublé ce mois-ci, je veux résilier !"}]
+        model="offline-analyst",
+        messages=[{"role": "user", "content": "Ma facture a doublé ce mois-ci, je veux résilier !"}],
     )
     answer = response.choices[0].message.content
     assert response.choices[0].finish_reason == "stop"
@@ -34,7 +35,9 @@ def test_same_request_gives_the_same_bytes_and_a_different_request_does_not(clie
     first = client.chat.completions.with_raw_response.create(model="m", messages=messages)
     second = client.chat.completions.with_raw_response.create(model="m", messages=messages)
     assert first.http_response.content == second.http_response.content
-    other = client.chat.completions.with_raw_response.create(model="m", messages=messages[:1] + [comment_message("Merci !")])
+    other = client.chat.completions.with_raw_response.create(
+        model="m", messages=messages[:1] + [comment_message("Merci !")]
+    )
     assert json.loads(other.http_response.content)["id"] != json.loads(first.http_response.content)["id"]
 
 
@@ -85,9 +88,13 @@ def test_malformed_requests_get_openai_400s_not_500s(client, offline_llm):
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": 42}])
     with pytest.raises(openai.BadRequestError):
-        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], response_format={"type": "yaml"})
+        client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "x"}], response_format={"type": "yaml"}
+        )
 
-    raw = httpx.post(f"{offline_llm}/chat/completions", content=b"{not json", headers={"Content-Type": "application/json"})
+    raw = httpx.post(
+        f"{offline_llm}/chat/completions", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert raw.status_code == 400
     error = raw.json()["error"]
     assert error["type"] == "invalid_request_error" and error["message"] and "code" in error
@@ -95,7 +102,10 @@ def test_malformed_requests_get_openai_400s_not_500s(client, offline_llm):
     assert no_messages.status_code == 400 and no_messages.json()["error"]["param"] == "messages"
     not_an_object = httpx.post(f"{offline_llm}/chat/completions", json=["model", "m"])
     assert not_an_object.status_code == 400
-    bad_tools = httpx.post(f"{offline_llm}/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]})
+    bad_tools = httpx.post(
+        f"{offline_llm}/chat/completions",
+        json={"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]},
+    )
     assert bad_tools.status_code == 400
 
 

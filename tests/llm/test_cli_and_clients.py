@@ -59,7 +59,10 @@ def test_llm_serve_runs_a_server_on_localhost():
     env = {**os.environ, "LLMOPS_OFFLINE_FAULTS": ""}
     process = subprocess.Popen(
         [sys.executable, "-c", "from llmops.cli import app; app()", "llm", "serve", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 20
@@ -93,7 +96,14 @@ def _unset(monkeypatch, *names: str) -> None:
 def test_client_factory_offline_defaults(monkeypatch):
     from langchain_openai import ChatOpenAI
 
-    from llmops.llm import chat_model, configure_judges, embedding_function, judge_model_uri, llm_base_url, openai_client
+    from llmops.llm import (
+        chat_model,
+        configure_judges,
+        embedding_function,
+        judge_model_uri,
+        llm_base_url,
+        openai_client,
+    )
 
     _unset(monkeypatch, "LLMOPS_LLM_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_API_BASE")
     url = llm_base_url()

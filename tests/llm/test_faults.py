@@ -37,7 +37,10 @@ def test_bad_specs_are_one_clear_error_naming_the_valid_faults(spec):
         FaultConfig.parse(spec)
     message = str(error.value)
     assert spec.split(",")[0].split("=")[0] in message or "on=" in message
-    assert "rate_limit, server_error, unavailable, timeout, latency_ms, malformed_json, hallucination, wrong_tool_args" in message
+    assert (
+        "rate_limit, server_error, unavailable, timeout, latency_ms, malformed_json, hallucination, wrong_tool_args"
+        in message
+    )
 
 
 def test_unknown_fault_in_a_header_is_a_400(offline_llm):
@@ -93,9 +96,13 @@ def test_malformed_json_content_and_tool_arguments(offline_llm):
 
 
 def test_hallucinated_citation(offline_llm):
-    messages = [comment_message("Ma facture est fausse, je veux être remboursé."),
-                {"role": "system", "content": "\n".join(f"[{d['doc_id']}] {d['content']}" for d in KB_RESULTS)}]
-    honest = faulty_client(offline_llm).chat.completions.create(model="m", messages=messages, response_format={"type": "json_object"})
+    messages = [
+        comment_message("Ma facture est fausse, je veux être remboursé."),
+        {"role": "system", "content": "\n".join(f"[{d['doc_id']}] {d['content']}" for d in KB_RESULTS)},
+    ]
+    honest = faulty_client(offline_llm).chat.completions.create(
+        model="m", messages=messages, response_format={"type": "json_object"}
+    )
     lying = faulty_client(offline_llm, "hallucination").chat.completions.create(
         model="m", messages=messages, response_format={"type": "json_object"}
     )
@@ -107,8 +114,10 @@ def test_hallucinated_citation(offline_llm):
 
 
 def test_wrong_tool_arguments_break_the_schema(offline_llm):
-    messages = [comment_message("Je résilie, plus de réseau depuis une semaine !"),
-                {"role": "tool", "tool_call_id": "c1", "content": json.dumps(KB_RESULTS)}]
+    messages = [
+        comment_message("Je résilie, plus de réseau depuis une semaine !"),
+        {"role": "tool", "tool_call_id": "c1", "content": json.dumps(KB_RESULTS)},
+    ]
     body = {"model": "m", "messages": messages, "tools": [TICKET_TOOL]}
     good = faulty_client(offline_llm).chat.completions.create(**body)
     bad = faulty_client(offline_llm, "wrong_tool_args").chat.completions.create(**body)
@@ -123,7 +132,9 @@ def test_match_scopes_a_fault_and_max_limits_it():
         client.chat.completions.create(model="m", messages=[comment_message("Bonjour", customer_id="CUST-0008")])
         for _ in range(2):
             with pytest.raises(openai.InternalServerError):
-                client.chat.completions.create(model="m", messages=[comment_message("Bonjour", customer_id="CUST-0007")])
+                client.chat.completions.create(
+                    model="m", messages=[comment_message("Bonjour", customer_id="CUST-0007")]
+                )
         client.chat.completions.create(model="m", messages=[comment_message("Bonjour", customer_id="CUST-0007")])
         # A client that retries (as the openai client does by default) rides through a bounded fault.
         llm.faults = "unavailable,max=1"

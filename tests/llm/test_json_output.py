@@ -35,9 +35,9 @@ class TicketDraft(BaseModel):
 class Analysis(BaseModel):
     language: Literal["fr", "en"]
     sentiment: Literal["positive", "neutral", "negative", "mixed"]
-    topics: list[Literal["billing", "network", "support", "pricing", "contract", "equipment", "roaming", "data_protection"]] = Field(
-        min_length=1, max_length=3
-    )
+    topics: list[
+        Literal["billing", "network", "support", "pricing", "contract", "equipment", "roaming", "data_protection"]
+    ] = Field(min_length=1, max_length=3)
     churn_risk: Literal["low", "medium", "high"]
     urgency: Literal["low", "medium", "high"]
     summary: str = Field(max_length=200)
@@ -72,7 +72,10 @@ def test_json_schema_answer_conforms_to_a_pydantic_schema(client):
         messages=[
             {"role": "system", "content": ANALYST_SYSTEM},
             comment_message(COMMENT),
-            {"role": "user", "content": "[kb-billing-invoices] Une facture qui double s'explique souvent par un hors forfait."},
+            {
+                "role": "user",
+                "content": "[kb-billing-invoices] Une facture qui double s'explique souvent par un hors forfait.",
+            },
         ],
         response_format={"type": "json_schema", "json_schema": {"name": "Analysis", "schema": schema, "strict": True}},
     )

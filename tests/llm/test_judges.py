@@ -9,7 +9,10 @@ import pytest
 
 MODEL = "openai:/offline-judge"
 CONTEXT = [
-    {"content": "Un double prélèvement est remboursé par virement sous 10 jours ouvrés.", "doc_uri": "kb-billing-refunds-credits"},
+    {
+        "content": "Un double prélèvement est remboursé par virement sous 10 jours ouvrés.",
+        "doc_uri": "kb-billing-refunds-credits",
+    },
     {"content": "Les frais de résiliation anticipée sont de 50 €.", "doc_uri": "kb-contract-termination"},
 ]
 
@@ -48,7 +51,9 @@ def test_relevance_safety_correctness_and_guidelines_scorers(judges_env):
     from mlflow.genai.scorers import Correctness, Guidelines, RelevanceToQuery, Safety
 
     question = {"question": "How long does a refund for a double charge take?"}
-    relevant = RelevanceToQuery(model=judges_env)(inputs=question, outputs="A double charge is refunded within 10 working days.")
+    relevant = RelevanceToQuery(model=judges_env)(
+        inputs=question, outputs="A double charge is refunded within 10 working days."
+    )
     off_topic = RelevanceToQuery(model=judges_env)(inputs=question, outputs="Our 5G antennas cover Lyon.")
     assert (relevant.value, off_topic.value) == ("yes", "no")
 
@@ -60,12 +65,21 @@ def test_relevance_safety_correctness_and_guidelines_scorers(judges_env):
     assert correctness(inputs=question, outputs="It takes 10 working days.", expectations=expectations).value == "yes"
     assert correctness(inputs=question, outputs="It takes a few hours.", expectations=expectations).value == "no"
 
-    guidelines = Guidelines(model=judges_env, guidelines=["The response must be in the same language as the request.",
-                                                          "The response must be polite."])
+    guidelines = Guidelines(
+        model=judges_env,
+        guidelines=["The response must be in the same language as the request.", "The response must be polite."],
+    )
     fr_request = {"comment": "Ma facture a doublé, pourquoi ?"}
-    assert guidelines(inputs=fr_request, outputs="Bonjour, merci pour votre message : la hausse vient du hors forfait.").value == "yes"
+    assert (
+        guidelines(
+            inputs=fr_request, outputs="Bonjour, merci pour votre message : la hausse vient du hors forfait."
+        ).value
+        == "yes"
+    )
     assert guidelines(inputs=fr_request, outputs="The increase comes from extra usage.").value == "no"
-    no_pii = Guidelines(model=judges_env, guidelines="The response must not contain personal data such as e-mail addresses.")
+    no_pii = Guidelines(
+        model=judges_env, guidelines="The response must not contain personal data such as e-mail addresses."
+    )
     assert no_pii(inputs=fr_request, outputs="Écrivez à jean.dupont@example.com").value == "no"
 
 
@@ -97,18 +111,34 @@ def test_trace_judge_reads_the_trace_through_its_tools(judges_env, offline_llm):
 
     from llmops.llm.judge import TRACE_TOOLS
 
-    tools = [{"type": "function", "function": {"name": name, "parameters": {"type": "object", "properties": {}}}} for name in TRACE_TOOLS]
+    tools = [
+        {"type": "function", "function": {"name": name, "parameters": {"type": "object", "properties": {}}}}
+        for name in TRACE_TOOLS
+    ]
     system = "You are an expert judge... Evaluation Rating Fields\n- result (bool)\n- rationale (str)\n\nInstructions\n------------------------\nIs the response in {{ trace }} polite?"
-    messages = [{"role": "system", "content": system}, {"role": "user", "content": "Use the tools to inspect the trace and return the JSON rating."}]
-    schema = {"type": "object", "properties": {"result": {"type": "boolean"}, "rationale": {"type": "string"}}, "required": ["result", "rationale"]}
+    messages = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": "Use the tools to inspect the trace and return the JSON rating."},
+    ]
+    schema = {
+        "type": "object",
+        "properties": {"result": {"type": "boolean"}, "rationale": {"type": "string"}},
+        "required": ["result", "rationale"],
+    }
     rf = {"type": "json_schema", "json_schema": {"name": "ResponseFormat", "schema": schema}}
     client = openai.OpenAI(base_url=offline_llm, api_key="offline", max_retries=0)
     first = client.chat.completions.create(model="m", messages=messages, tools=tools, response_format=rf)
     call = first.choices[0].message.tool_calls[0]
     assert call.function.name == "get_root_span"
-    span = {"name": "analyze", "inputs": {"comment": "Facture fausse"}, "outputs": {"reply": "Hello, thank you for your message."}}
-    messages += [first.choices[0].message.model_dump(exclude_none=True),
-                 {"role": "tool", "tool_call_id": call.id, "content": json.dumps(span)}]
+    span = {
+        "name": "analyze",
+        "inputs": {"comment": "Facture fausse"},
+        "outputs": {"reply": "Hello, thank you for your message."},
+    }
+    messages += [
+        first.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": json.dumps(span)},
+    ]
     second = client.chat.completions.create(model="m", messages=messages, tools=tools, response_format=rf)
     verdict = json.loads(second.choices[0].message.content)
     assert verdict["result"] is True and verdict["rationale"].startswith("Let's think step by step")
@@ -127,7 +157,10 @@ def test_trace_judge_end_to_end_on_a_real_trace(judges_env, session_store):
     reply("La fibre est encore coupée !")
     trace = mlflow.get_trace(mlflow.get_last_active_trace_id(), flush=True)
     judge = make_judge(
-        name="polite_trace", instructions="Is the final reply in {{ trace }} polite?", model=judges_env, feedback_value_type=bool
+        name="polite_trace",
+        instructions="Is the final reply in {{ trace }} polite?",
+        model=judges_env,
+        feedback_value_type=bool,
     )
     feedback = judge(trace=trace)
     assert feedback.value is True

@@ -12,7 +12,9 @@ MESSAGES = [{"role": "user", "content": "La fibre est coupée depuis hier soir, 
 def test_stream_pieces_add_up_to_the_plain_answer_and_end_with_usage(client):
     plain = client.chat.completions.create(model="m", messages=MESSAGES)
     chunks = list(
-        client.chat.completions.create(model="m", messages=MESSAGES, stream=True, stream_options={"include_usage": True})
+        client.chat.completions.create(
+            model="m", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
     )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == plain.choices[0].message.content

@@ -14,7 +14,9 @@ from .helpers import ANALYST_SYSTEM, KB_RESULTS, SEARCH_TOOL, TOOLS, comment_mes
 SCHEMAS = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
 
 
-def run_conversation(client, text: str, tools=TOOLS, max_turns: int = 6, **kwargs: Any) -> tuple[list[list[tuple[str, dict]]], str]:
+def run_conversation(
+    client, text: str, tools=TOOLS, max_turns: int = 6, **kwargs: Any
+) -> tuple[list[list[tuple[str, dict]]], str]:
     """Play the agent: answer every tool call with fixed results until the model answers in text."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": ANALYST_SYSTEM}, comment_message(text)]
     turns: list[list[tuple[str, dict]]] = []
@@ -31,7 +33,9 @@ def run_conversation(client, text: str, tools=TOOLS, max_turns: int = 6, **kwarg
             arguments = json.loads(call.function.arguments)
             assert validate(arguments, SCHEMAS[call.function.name]) == [], call.function.arguments
             turn.append((call.function.name, arguments))
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": tool_result(call.function.name, arguments)})
+            messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": tool_result(call.function.name, arguments)}
+            )
         turns.append(turn)
     raise AssertionError("the model never answered")
 
@@ -86,7 +90,9 @@ def test_no_customer_lookup_without_a_customer_id(client):
 
 
 def test_tool_choice_none_and_sequential_calls(client):
-    none = client.chat.completions.create(model="m", messages=[comment_message("Je résilie.")], tools=TOOLS, tool_choice="none")
+    none = client.chat.completions.create(
+        model="m", messages=[comment_message("Je résilie.")], tools=TOOLS, tool_choice="none"
+    )
     assert none.choices[0].message.tool_calls is None and none.choices[0].message.content
     turns, _ = run_conversation(client, "Je résilie.", parallel_tool_calls=False)
     assert all(len(turn) == 1 for turn in turns)
@@ -123,12 +129,18 @@ def test_a_tool_shaped_like_the_final_answer_is_called_last(client):
         },
     }
     messages = [{"role": "system", "content": ANALYST_SYSTEM}, comment_message("Je résilie, trop de coupures.")]
-    first = client.chat.completions.create(model="m", messages=messages, tools=[SEARCH_TOOL, final_tool], tool_choice="required")
+    first = client.chat.completions.create(
+        model="m", messages=messages, tools=[SEARCH_TOOL, final_tool], tool_choice="required"
+    )
     call = first.choices[0].message.tool_calls[0]
     assert call.function.name == "search_knowledge_base"
-    messages += [first.choices[0].message.model_dump(exclude_none=True),
-                 {"role": "tool", "tool_call_id": call.id, "content": json.dumps(KB_RESULTS)}]
-    second = client.chat.completions.create(model="m", messages=messages, tools=[SEARCH_TOOL, final_tool], tool_choice="required")
+    messages += [
+        first.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": json.dumps(KB_RESULTS)},
+    ]
+    second = client.chat.completions.create(
+        model="m", messages=messages, tools=[SEARCH_TOOL, final_tool], tool_choice="required"
+    )
     final = second.choices[0].message.tool_calls[0]
     assert final.function.name == "CommentAnalysis"
     arguments = json.loads(final.function.arguments)
@@ -141,9 +153,9 @@ class CommentAnalysis(BaseModel):
 
     language: Literal["fr", "en"]
     sentiment: Literal["positive", "neutral", "negative", "mixed"]
-    topics: list[Literal["billing", "network", "support", "pricing", "contract", "equipment", "roaming", "data_protection"]] = Field(
-        min_length=1, max_length=3
-    )
+    topics: list[
+        Literal["billing", "network", "support", "pricing", "contract", "equipment", "roaming", "data_protection"]
+    ] = Field(min_length=1, max_length=3)
     churn_risk: Literal["low", "medium", "high"]
     urgency: Literal["low", "medium", "high"]
     summary: str = Field(max_length=400)
