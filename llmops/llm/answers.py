@@ -135,7 +135,6 @@ FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "quote": ("quote", "excerpt", "snippet", "passage", "supportingtext"),
     "is_question": ("isquestion", "question_asked"),
 }
-_BY_NAME = {alias: canonical for canonical, aliases in FIELD_NAMES.items() for alias in aliases}
 _DESCRIPTION_HINTS = (
     ("sentiment", "sentiment"),
     ("churn", "churn_risk"),
@@ -157,6 +156,9 @@ DEFAULT_FIELDS = ("language", "sentiment", "topics", "churn_risk", "urgency", "s
 
 def normalize_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", fold(name))
+
+
+_BY_NAME = {normalize_name(alias): canonical for canonical, aliases in FIELD_NAMES.items() for alias in aliases}
 
 
 def canonical_field(name: str, description: str = "") -> str | None:
