@@ -19,17 +19,28 @@ def demo(
 ) -> None:
     """Ingest the knowledge base, register the prompts, analyse a sample of comments, show where the traces are."""
     with user_errors():
+        from llmops.prompts import registry
         from llmops.rag import ingest
         from llmops.settings import get_settings
+        from llmops.tracing import setup
 
         settings = get_settings()
+        setup()
         console.rule("[bold]1. knowledge base")
         report = ingest()
         console.print(
             f"{len(report.added) + len(report.replaced)} documents indexed, {len(report.unchanged)} unchanged "
             f"({report.total_chunks} chunks in {settings.chroma_dir}/)"
         )
-        console.rule("[bold]2. analyse comments")
+        console.rule("[bold]2. prompts")
+        for pushed in registry.push_all(settings.prompts_dir):
+            console.print(f"{pushed.name} v{pushed.version}: {'registered' if pushed.created else 'unchanged'}")
+        if prompt_alias not in registry.aliases("comment-analyzer"):
+            newest = registry.versions("comment-analyzer")[-1].version
+            registry.promote("comment-analyzer", int(newest), prompt_alias, "demo: first deployment")
+        aliases = ", ".join(f"{a}→v{v}" for a, v in sorted(registry.aliases("comment-analyzer").items()))
+        console.print(f"comment-analyzer aliases: {aliases}")
+        console.rule("[bold]3. analyse comments")
         batch = run_analysis(
             settings.data_dir / "comments.csv", out, concurrency=concurrency, limit=limit, resume=False,
             text_column="text", prompt_alias=prompt_alias,
