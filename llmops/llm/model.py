@@ -17,7 +17,7 @@ from typing import Any
 from llmops.llm import embeddings as offline_embeddings
 from llmops.llm.analysis import Analysis, analyze
 from llmops.llm.answers import DEFAULT_FIELDS, Knowledge, requested_fields
-from llmops.llm.conversation import content_text, parse_conversation
+from llmops.llm.conversation import Conversation, content_text, parse_conversation
 from llmops.llm.faults import FaultDecision
 from llmops.llm.judge import TRACE_TOOLS, is_judge_request, judge_answer
 from llmops.llm.policy import break_arguments, plan
@@ -72,6 +72,56 @@ def _corrupt_json(text: str) -> str:
     return broken
 
 
+def _apply_content_faults(
+    content: str | None, tool_calls: list[dict[str, Any]] | None, tools: list[dict[str, Any]], faults: FaultDecision
+) -> tuple[str | None, list[dict[str, Any]] | None]:
+    if tool_calls and faults.wrong_tool_args:
+        schemas = {
+            (t.get("function") or {}).get("name"): (t.get("function") or {}).get("parameters") or {} for t in tools
+        }
+        first = tool_calls[0]["function"]
+        broken = break_arguments(json.loads(first["arguments"]), schemas.get(first["name"], {}))
+        first["arguments"] = json.dumps(broken, ensure_ascii=False)
+    if faults.malformed_json:
+        if tool_calls:
+            tool_calls[0]["function"]["arguments"] = _corrupt_json(tool_calls[0]["function"]["arguments"])
+        elif content is not None:
+            content = _corrupt_json(content)
+    return content, tool_calls
+
+
+def _truncate(content: str, limit: int) -> str:
+    """The longest prefix of ``content`` within ``limit`` tokens (``max_tokens``)."""
+    kept, used = [], 0
+    for piece in split_for_stream(content, 1):
+        cost = count_tokens(piece)
+        if used + cost > limit:
+            break
+        kept.append(piece)
+        used += cost
+    return "".join(kept)
+
+
+def _usage(body: dict[str, Any], completion_text: str, n: int) -> dict[str, Any]:
+    prompt_tokens = count_message_tokens(body["messages"], body.get("tools") or None)
+    rf = body.get("response_format")
+    if isinstance(rf, dict) and rf.get("type") == "json_schema":
+        prompt_tokens += count_tokens(json.dumps(rf.get("json_schema") or {}, ensure_ascii=False, sort_keys=True))
+    completion_tokens = count_tokens(completion_text) * n
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+
+
 class OfflineModel:
     """Deterministic chat completions, embeddings and model listing over plain dicts."""
 
@@ -111,106 +161,31 @@ class OfflineModel:
         key = request_key(body)
         messages: list[dict[str, Any]] = body["messages"]
         conv = parse_conversation(messages)
-        tools = body.get("tools") or []
-        tool_choice = body.get("tool_choice", "auto")
         all_text = "\n".join(content_text(m.get("content")) for m in messages)
-        rf = body.get("response_format") or {}
-        rf_type = rf.get("type", "text") if isinstance(rf, dict) else "text"
-        final_name = (rf.get("json_schema") or {}).get("name") if rf_type == "json_schema" else None
-
-        content: str | None = None
-        tool_calls: list[dict[str, Any]] | None = None
         if is_judge_request(body, all_text):
-            trace_tools = [t for t in tools if (t.get("function") or {}).get("name") in TRACE_TOOLS]
-            results = [c.result for c in conv.tool_calls if c.result]
-            if trace_tools and not results and tool_choice != "none":
-                names = [(t.get("function") or {}).get("name") for t in trace_tools]
-                name = "get_root_span" if "get_root_span" in names else names[0]
-                tool_calls = [
-                    {"id": "call_" + key[:24], "type": "function", "function": {"name": name, "arguments": "{}"}}
-                ]
-            else:
-                content = judge_answer(body, all_text, conv.system, results)
+            content, tool_calls = self._judge(body, conv, all_text, key)
         else:
-            analysis = cached_analysis(conv.comment)
-            reply = compose_reply(analysis, conv.passages, hallucinate=faults.hallucination)
-            knowledge = Knowledge(analysis, conv, reply, _kb_query(analysis))
-            tool_calls = plan(
-                knowledge, tools, tool_choice, body.get("parallel_tool_calls", True) is not False, key, final_name
-            )
-            if tool_calls is None:
-                if rf_type == "json_schema":
-                    schema = (rf.get("json_schema") or {}).get("schema") or {}
-                    content = json.dumps(fill(schema, knowledge.provider()), ensure_ascii=False)
-                elif rf_type == "json_object":
-                    extra = [
-                        f for f in requested_fields(conv.system + "\n" + conv.last_user) if f not in DEFAULT_FIELDS
-                    ]
-                    content = json.dumps(knowledge.default_object(list(DEFAULT_FIELDS) + extra), ensure_ascii=False)
-                else:
-                    content = knowledge.prose(
-                        conv.system + "\n" + conv.last_user if not conv.comment_tagged else conv.system
-                    )
-
-        if tool_calls and faults.wrong_tool_args:
-            schemas = {
-                (t.get("function") or {}).get("name"): (t.get("function") or {}).get("parameters") or {} for t in tools
-            }
-            first = tool_calls[0]["function"]
-            first["arguments"] = json.dumps(
-                break_arguments(json.loads(first["arguments"]), schemas.get(first["name"], {})), ensure_ascii=False
-            )
-        if faults.malformed_json:
-            if tool_calls:
-                tool_calls[0]["function"]["arguments"] = _corrupt_json(tool_calls[0]["function"]["arguments"])
-            elif content is not None:
-                content = _corrupt_json(content)
-
+            content, tool_calls = self._analyst(body, conv, key, faults)
+        content, tool_calls = _apply_content_faults(content, tool_calls, body.get("tools") or [], faults)
         finish = "tool_calls" if tool_calls else "stop"
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
         if content is not None and limit and count_tokens(content) > limit:
-            pieces = split_for_stream(content, 1)
-            kept, used = [], 0
-            for piece in pieces:
-                cost = count_tokens(piece)
-                if used + cost > limit:
-                    break
-                kept.append(piece)
-                used += cost
-            content, finish = "".join(kept), "length"
+            content, finish = _truncate(content, limit), "length"
 
         message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None, "annotations": []}
         if tool_calls:
             message["tool_calls"] = tool_calls
-        completion_text = content or json.dumps(tool_calls or [], ensure_ascii=False)
-        prompt_tokens = count_message_tokens(messages, tools or None)
-        if rf_type == "json_schema":
-            prompt_tokens += count_tokens(json.dumps(rf.get("json_schema") or {}, ensure_ascii=False, sort_keys=True))
-        completion_tokens = count_tokens(completion_text)
         n = body.get("n") or 1
-        usage = {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens * n,
-            "total_tokens": prompt_tokens + completion_tokens * n,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        }
-        created = _EPOCH + int(key[:8], 16) % 10_000_000
         response = {
             "id": "chatcmpl-" + key[:29],
             "object": "chat.completion",
-            "created": created,
+            "created": _EPOCH + int(key[:8], 16) % 10_000_000,
             "model": body["model"],
             "choices": [
                 {"index": i, "message": json.loads(json.dumps(message)), "logprobs": None, "finish_reason": finish}
                 for i in range(n)
             ],
-            "usage": usage,
+            "usage": _usage(body, content or json.dumps(tool_calls or [], ensure_ascii=False), n),
             "service_tier": "default",
             "system_fingerprint": FINGERPRINT,
         }
@@ -219,6 +194,48 @@ class OfflineModel:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             result.chunks = self._chunks(response, include_usage)
         return result
+
+    @staticmethod
+    def _judge(
+        body: dict[str, Any], conv: Conversation, all_text: str, key: str
+    ) -> tuple[str | None, list[dict[str, Any]] | None]:
+        """A judge's verdict, after reading the trace through its tools when it offers them."""
+        tools = body.get("tools") or []
+        trace_tools = [(t.get("function") or {}).get("name") for t in tools]
+        trace_tools = [name for name in trace_tools if name in TRACE_TOOLS]
+        results = [c.result for c in conv.tool_calls if c.result]
+        if trace_tools and not results and body.get("tool_choice", "auto") != "none":
+            name = "get_root_span" if "get_root_span" in trace_tools else trace_tools[0]
+            return None, [{"id": "call_" + key[:24], "type": "function", "function": {"name": name, "arguments": "{}"}}]
+        return judge_answer(body, all_text, conv.system, results), None
+
+    @staticmethod
+    def _analyst(
+        body: dict[str, Any], conv: Conversation, key: str, faults: FaultDecision
+    ) -> tuple[str | None, list[dict[str, Any]] | None]:
+        """The analyst's next move: tool calls, or the answer as JSON (schema or object) or prose."""
+        rf = body.get("response_format") or {}
+        rf_type = rf.get("type", "text") if isinstance(rf, dict) else "text"
+        final_name = (rf.get("json_schema") or {}).get("name") if rf_type == "json_schema" else None
+        analysis = cached_analysis(conv.comment)
+        reply = compose_reply(analysis, conv.passages, hallucinate=faults.hallucination)
+        knowledge = Knowledge(analysis, conv, reply, _kb_query(analysis))
+        parallel = body.get("parallel_tool_calls", True) is not False
+        tool_calls = plan(
+            knowledge, body.get("tools") or [], body.get("tool_choice", "auto"), parallel, key, final_name
+        )
+        if tool_calls is not None:
+            return None, tool_calls
+        if rf_type == "json_schema":
+            schema = (rf.get("json_schema") or {}).get("schema") or {}
+            return json.dumps(fill(schema, knowledge.provider()), ensure_ascii=False), None
+        if rf_type == "json_object":
+            asked = requested_fields(conv.system + "\n" + conv.last_user)
+            fields = list(DEFAULT_FIELDS) + [f for f in asked if f not in DEFAULT_FIELDS]
+            return json.dumps(knowledge.default_object(fields), ensure_ascii=False), None
+        # Without <comment> tags the user message is both the instructions and the text to analyse.
+        instructions = conv.system if conv.comment_tagged else conv.system + "\n" + conv.last_user
+        return knowledge.prose(instructions), None
 
     @staticmethod
     def _chunks(response: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
