@@ -23,7 +23,8 @@ def print_summary(summary: dict, out: Path | None = None) -> None:
     table.add_row("churn risk", ", ".join(f"{k} {v}" for k, v in summary["churn_risk"].items()))
     table.add_row("top topics", ", ".join(f"{k} {v}" for k, v in summary["top_topics"].items()))
     high = summary["high_risk_customers"]
-    table.add_row("high-risk customers", f"{len(high)}: " + ", ".join(high[:10]) + (" …" if len(high) > 10 else ""))
+    listed = ", ".join(high[:10]) + (" …" if len(high) > 10 else "")
+    table.add_row("high-risk customers", f"{len(high)}: {listed}" if high else "none")
     table.add_row("tickets opened", str(summary["tickets_opened"]))
     table.add_row("injections flagged", str(summary["injections_flagged"]))
     table.add_row("latency", f"p50 {summary['latency_p50_ms']} ms, p95 {summary['latency_p95_ms']} ms")

@@ -48,12 +48,13 @@ def demo(
         print_summary(batch.summary, out)
     uri = settings.tracking_uri
     console.print(
-        Panel.fit(
-            f"Every comment is one trace in experiment [bold]{settings.experiment_name}[/] of {uri}.\n\n"
-            f"  uv run mlflow ui --backend-store-uri {uri}\n\n"
-            "then open http://127.0.0.1:5000, click the experiment, open the [bold]Traces[/] tab and click a trace\n"
-            "to see the agent, its LLM calls, tool calls and retrieved passages; the [bold]Sessions[/] view groups\n"
-            f"this run ({batch.session_id}); [bold]Prompts[/] shows comment-analyzer and its versions.",
+        Panel(
+            f"Every comment is one trace in experiment [bold]{settings.experiment_name}[/] of {uri}. Start the UI:\n\n"
+            f"  [bold]uv run mlflow ui --backend-store-uri {uri}[/]\n\n"
+            "then open http://127.0.0.1:5000, click the experiment and open its [bold]Traces[/] tab. Click a trace to "
+            "see the agent, its LLM calls, tool calls and retrieved passages. Traces are grouped by session "
+            f"([bold]{batch.session_id}[/] for this run) and user (the customer id). The [bold]Prompts[/] page shows "
+            "comment-analyzer, its versions and aliases.",
             title="Look at the traces",
         )
     )
