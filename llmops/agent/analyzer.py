@@ -77,7 +77,7 @@ class Analyzer:
         request_timeout: float = 30.0,
     ) -> None:
         from langchain.agents import create_agent
-        from langchain.agents.middleware import ModelCallLimitMiddleware, ModelRetryMiddleware, ToolErrorMiddleware
+        from langchain.agents.middleware import ModelRetryMiddleware, ToolErrorMiddleware
         from langchain.agents.structured_output import ToolStrategy
 
         from llmops.llm.clients import chat_model
@@ -103,6 +103,9 @@ class Analyzer:
             max_retries=0,
             timeout=request_timeout,
         )
+        # Each LLM call is one graph step and each round of tool calls another: this bounds the LLM calls
+        # (a middleware would do the same but add two spans per call to every trace).
+        self.recursion_limit = 2 * max_llm_calls + 1
         self.agent = create_agent(
             model,
             tools=TOOLS,
@@ -116,7 +119,6 @@ class Analyzer:
                     initial_delay=retry_initial_delay,
                     jitter=False,
                 ),
-                ModelCallLimitMiddleware(run_limit=max_llm_calls, exit_behavior="error"),
                 # A failing tool becomes an error message the model can react to; its span stays in ERROR.
                 ToolErrorMiddleware(on_error=lambda exc, request: f"Tool error: {exc}"),
             ],
@@ -185,7 +187,9 @@ class Analyzer:
         last_error: Exception | None = None
         for _attempt in range(2):  # one retry when the structured answer fails validation
             try:
-                state = self.agent.invoke({"messages": messages}, context=ctx)
+                state = self.agent.invoke(
+                    {"messages": messages}, context=ctx, config={"recursion_limit": self.recursion_limit}
+                )
                 if state.get("structured_response") is None:
                     raise AnalysisError("no_structured_output", "the model ended without a structured answer")
                 break
@@ -243,6 +247,6 @@ def _cause_of(exc: Exception) -> str:
     if isinstance(exc, openai.APIStatusError):
         return f"http_{exc.status_code}"
     name = type(exc).__name__
-    if "CallLimit" in name or "limit" in str(exc).lower():
+    if name == "GraphRecursionError":
         return "llm_call_limit"
     return name
