@@ -176,6 +176,19 @@ class FaultDecision:
     hallucination: bool = False
     wrong_tool_args: bool = False
     applied: list[str] = field(default_factory=list)
+    #: Content faults drawn but not yet counted against ``max``: they count only once the answer used them
+    #: (a ``hallucination`` drawn for a turn that only calls tools must not use up ``max=1``).
+    pending: list[tuple["FaultInjector", int, str]] = field(default_factory=list)
+
+    def settle(self, used: set[str]) -> None:
+        """Count the pending content faults the answer actually carried; forget the others."""
+        self.applied = [name for name in self.applied if name not in CONTENT_FAULTS or name in used]
+        counted: set[tuple[int, int]] = set()
+        for injector, index, name in self.pending:
+            if name in used and (id(injector), index) not in counted:
+                counted.add((id(injector), index))
+                injector.count(index)
+        self.pending.clear()
 
 
 def _uniform(*parts: object) -> float:
@@ -221,8 +234,8 @@ class FaultInjector:
                             decision.applied.append(name)
                     else:
                         setattr(decision, name, True)
-                        fired = True
                         decision.applied.append(name)
+                        decision.pending.append((self, index, name))
                 if rule.latency_ms or rule.jitter_ms:
                     jitter = rule.jitter_ms * _uniform(rule.seed, index, "jitter", body_key, occurrence)
                     decision.latency_s += (rule.latency_ms + jitter) / 1000.0
@@ -231,3 +244,8 @@ class FaultInjector:
                 if fired:
                     self._fired[index] = self._fired.get(index, 0) + 1
         return decision
+
+    def count(self, index: int) -> None:
+        """Count one firing of rule ``index`` (for ``max``)."""
+        with self._lock:
+            self._fired[index] = self._fired.get(index, 0) + 1

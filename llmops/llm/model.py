@@ -47,6 +47,8 @@ class ChatResult:
 
     response: dict[str, Any]
     chunks: list[dict[str, Any]] = field(default_factory=list)
+    #: Content faults this answer carries (a tool-call turn carries no hallucinated reply).
+    faults_used: set[str] = field(default_factory=set)
 
 
 def _kb_query(analysis: Analysis) -> str:
@@ -88,6 +90,17 @@ def _apply_content_faults(
         elif content is not None:
             content = _corrupt_json(content)
     return content, tool_calls
+
+
+def _faults_used(faults: FaultDecision, content: str | None, tool_calls: list[dict[str, Any]] | None) -> set[str]:
+    used = set()
+    if faults.malformed_json and (content is not None or tool_calls):
+        used.add("malformed_json")
+    if faults.wrong_tool_args and tool_calls:
+        used.add("wrong_tool_args")
+    if faults.hallucination and content is not None and not tool_calls:
+        used.add("hallucination")
+    return used
 
 
 def _truncate(content: str, limit: int) -> str:
@@ -189,7 +202,7 @@ class OfflineModel:
             "service_tier": "default",
             "system_fingerprint": FINGERPRINT,
         }
-        result = ChatResult(response)
+        result = ChatResult(response, faults_used=_faults_used(faults, content, tool_calls))
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             result.chunks = self._chunks(response, include_usage)

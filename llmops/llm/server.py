@@ -191,11 +191,14 @@ class _Handler(BaseHTTPRequestHandler):
             if decision.http_fault:
                 self._http_fault(decision)
                 return
-            headers = {"X-Offline-Faults-Applied": ",".join(decision.applied)} if decision.applied else {}
             if endpoint == "embeddings":
+                decision.settle(set())
+                headers = {"X-Offline-Faults-Applied": ",".join(decision.applied)} if decision.applied else {}
                 self._json(200, self.server.model.embeddings(body), headers)
                 return
             result = self.server.model.chat(body, decision)
+            decision.settle(result.faults_used)
+            headers = {"X-Offline-Faults-Applied": ",".join(decision.applied)} if decision.applied else {}
             headers["X-Request-Id"] = "req_" + result.response["id"][-24:]
             if body.get("stream"):
                 events = (

@@ -12,7 +12,7 @@ from llmops.llm import FaultConfig, FaultSpecError, OfflineLLM
 from llmops.llm.faults import FaultInjector
 from llmops.llm.schema import validate
 
-from .helpers import KB_RESULTS, TICKET_TOOL, TOOLS, comment_message
+from .helpers import KB_RESULTS, TICKET_TOOL, TOOLS, comment_message, tool_result
 
 HELLO = [{"role": "user", "content": "Hello"}]
 
@@ -163,3 +163,23 @@ def test_faults_come_from_the_environment_by_default(monkeypatch):
     monkeypatch.setenv("LLMOPS_OFFLINE_FAULTS", "nonsense=1")
     with pytest.raises(FaultSpecError, match="unknown fault 'nonsense'"):
         OfflineLLM()
+
+
+def test_a_bounded_content_fault_waits_for_an_answer_it_can_spoil():
+    """``hallucination,max=1``: the tool-call turn carries no reply, so the fault spoils the final answer."""
+    with OfflineLLM(faults="hallucination,max=1") as llm:
+        client = faulty_client(llm.base_url)
+        messages = [comment_message("Ma facture est fausse.")]
+        first = client.chat.completions.create(model="m", messages=messages, tools=TOOLS)
+        assert first.choices[0].message.tool_calls
+        messages.append(first.choices[0].message.model_dump(exclude_none=True))
+        for call in first.choices[0].message.tool_calls:
+            arguments = json.loads(call.function.arguments)
+            messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": tool_result(call.function.name, arguments)}
+            )
+        final = client.chat.completions.with_raw_response.create(model="m", messages=messages)
+        assert final.headers["x-offline-faults-applied"] == "hallucination"
+        assert "[kb-policy-" in final.parse().choices[0].message.content
+        again = client.chat.completions.create(model="m", messages=messages)
+        assert "[kb-policy-" not in again.choices[0].message.content  # max=1 is used up
