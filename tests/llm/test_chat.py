@@ -131,3 +131,27 @@ def test_serve_in_thread_starts_and_stops_a_server():
         assert httpx.get(f"{url}/models").status_code == 200
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{url}/models", timeout=1)
+
+
+def test_answers_do_not_depend_on_the_process_or_its_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib, json; from llmops.llm.model import OfflineModel; "
+        "body = {'model': 'm', 'messages': [{'role': 'user', 'content': 'Le réseau est top mais la facture est fausse.'}],"
+        " 'response_format': {'type': 'json_object'}}; "
+        "print(hashlib.sha256(json.dumps(OfflineModel().chat(body).response).encode()).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1
