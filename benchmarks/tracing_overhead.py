@@ -35,7 +35,9 @@ def _burst_workload(trace: callable, n: int) -> None:  # type: ignore[valid-type
 
     @trace(span_type="RETRIEVER")
     def retrieve(query: str) -> list[dict]:
-        return [{"page_content": f"Refund policy {i}", "metadata": {"source": "kb"}, "id": f"doc-{i}"} for i in range(3)]
+        return [
+            {"page_content": f"Refund policy {i}", "metadata": {"source": "kb"}, "id": f"doc-{i}"} for i in range(3)
+        ]
 
     @trace(span_type="LLM")
     def call_model(prompt: str) -> str:
@@ -177,25 +179,28 @@ def measure_overhead(rounds: int, calls: int) -> None:
 
     print(f"\n== Per-call overhead ({calls} traces of 8 spans per round, {rounds} rounds, interleaved) ==")
     for label, (bare, helper) in pairs.items():
-        timings: dict[str, list[float]] = {"bare": [], "helper": []}
-        for r in range(rounds):
-            order = [("bare", bare), ("helper", helper)] if r % 2 == 0 else [("helper", helper), ("bare", bare)]
-            for name, fn in order:
-                tracing.flush()  # start each round with an idle writer
-                gc.collect()
-                gc.disable()
-                # CPU time of this thread: what the caller pays, without the writer thread's work or
-                # other processes on the machine (wall-clock medians swing by +-20% on a shared box).
-                start = time.thread_time()
-                for i in range(calls):
+        ratios, bare_per_span, helper_per_span = [], [], []
+        for _ in range(rounds):
+            tracing.flush()  # start each round with an idle writer
+            gc.collect()
+            gc.disable()
+            spent = {bare: 0.0, helper: 0.0}
+            # Calls alternate one by one so both variants see the same machine state; the clock is this
+            # thread's CPU time: what the caller pays, without the writer thread or other processes
+            # (wall-clock medians swing by +-20% on a shared 2-core box).
+            for i in range(calls):
+                for fn in (bare, helper) if i % 2 == 0 else (helper, bare):
+                    start = time.thread_time()
                     fn(i)
-                timings[name].append((time.thread_time() - start) / (calls * SPANS_PER_TRACE))
-                gc.enable()
-        bare_us = statistics.median(timings["bare"]) * 1e6
-        helper_us = statistics.median(timings["helper"]) * 1e6
+                    spent[fn] += time.thread_time() - start
+            gc.enable()
+            ratios.append(spent[helper] / spent[bare])
+            bare_per_span.append(spent[bare] / (calls * SPANS_PER_TRACE))
+            helper_per_span.append(spent[helper] / (calls * SPANS_PER_TRACE))
         print(
-            f"{label:16s} bare mlflow: {bare_us:7.1f} us/span   llmops helper: {helper_us:7.1f} us/span   "
-            f"ratio {helper_us / bare_us:.3f}   (caller-thread CPU time, median of {rounds} rounds)"
+            f"{label:16s} bare mlflow: {statistics.median(bare_per_span) * 1e6:6.1f} us/span   "
+            f"llmops helper: {statistics.median(helper_per_span) * 1e6:6.1f} us/span   "
+            f"ratio {statistics.median(ratios):.3f} (median of {rounds} rounds; caller-thread CPU time)"
         )
     tracing.flush()
 
@@ -216,7 +221,9 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     measure_overhead(args.rounds, args.calls)
 
-    print(f"\n== Burst of {args.traces} traces x {SPANS_PER_TRACE} spans into a fresh SQLite store (own process each) ==")
+    print(
+        f"\n== Burst of {args.traces} traces x {SPANS_PER_TRACE} spans into a fresh SQLite store (own process each) =="
+    )
     results = [_child("llmops", args.traces)]
     if not args.skip_default:
         results.insert(0, _child("default", args.traces))

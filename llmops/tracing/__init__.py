@@ -79,8 +79,8 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-if TYPE_CHECKING:
-    from llmops.tracing.cost import (
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time names come from __getattr__
+    from llmops.tracing.cost import (  # noqa: F401
         COST_METADATA_KEY,
         DEFAULT_PRICES,
         Price,
@@ -91,17 +91,17 @@ if TYPE_CHECKING:
         set_prices,
         trace_cost,
     )
-    from llmops.tracing.redaction import (
+    from llmops.tracing.exporter import WriterStats  # noqa: F401
+    from llmops.tracing.lifecycle import TracingSetup, current, flush, reset, setup, stats  # noqa: F401
+    from llmops.tracing.redaction import (  # noqa: F401
         pseudonymize,
         redact,
         redact_text,
         redaction_disabled,
         redaction_enabled,
     )
-    from llmops.tracing.sessions import Session, session
-    from llmops.tracing.exporter import WriterStats
-    from llmops.tracing.lifecycle import TracingSetup, current, flush, reset, setup, stats
-    from llmops.tracing.spans import (
+    from llmops.tracing.sessions import Session, session  # noqa: F401
+    from llmops.tracing.spans import (  # noqa: F401
         SpanSpec,
         agent_span,
         chain_span,

@@ -120,7 +120,7 @@ class TraceCost:
 
 def _attribute(span: Any, key: str) -> Any:
     value = span.get_attribute(key)
-    if isinstance(value, str) and value[:1] in "{[\"":
+    if isinstance(value, str) and value[:1] in '{["':
         try:
             return json.loads(value)
         except ValueError:

@@ -422,7 +422,9 @@ class _SqlBatchWriter:
             if span_rows:
                 session.execute(SqlSpan.__table__.insert(), span_rows)
 
-    def _rows_for(self, trace: Trace, experiment: Any) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    def _rows_for(
+        self, trace: Trace, experiment: Any
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         from mlflow.store.tracking.sqlalchemy_store import _span_aggregation_node, _try_parse_json_string
         from mlflow.store.tracking.utils.trace_analytics import (
             COST_COLUMN_BY_KEY,
@@ -452,8 +454,12 @@ class _SqlBatchWriter:
         for span in trace.data.spans:
             span_dict = _translate_for_storage(span)
             attributes = span_dict.get("attributes", {})
-            usage_nodes.append(_span_aggregation_node(span.span_id, span.parent_id, attributes, SpanAttributeKey.CHAT_USAGE))
-            cost_nodes.append(_span_aggregation_node(span.span_id, span.parent_id, attributes, SpanAttributeKey.LLM_COST))
+            usage_nodes.append(
+                _span_aggregation_node(span.span_id, span.parent_id, attributes, SpanAttributeKey.CHAT_USAGE)
+            )
+            cost_nodes.append(
+                _span_aggregation_node(span.span_id, span.parent_id, attributes, SpanAttributeKey.LLM_COST)
+            )
             if attributes:
                 if span_session is None and (
                     value := attributes.get(SpanAttributeKey.SESSION_ID) or attributes.get("gen_ai.conversation.id")
@@ -482,7 +488,9 @@ class _SqlBatchWriter:
                     "input_cost": finite_float_or_none(cost_values.get("input_cost")),
                     "output_cost": finite_float_or_none(cost_values.get("output_cost")),
                     "total_cost": finite_float_or_none(cost_values.get("total_cost")),
-                    "model_name": bounded_model_dimension(_try_parse_json_string(attributes.get(SpanAttributeKey.MODEL))),
+                    "model_name": bounded_model_dimension(
+                        _try_parse_json_string(attributes.get(SpanAttributeKey.MODEL))
+                    ),
                     "model_provider": bounded_model_dimension(
                         _try_parse_json_string(attributes.get(SpanAttributeKey.MODEL_PROVIDER))
                     ),
@@ -509,7 +517,9 @@ class _SqlBatchWriter:
             metadata[TraceMetadataKey.SIZE_BYTES] = str(total)
 
         # start_trace(): analytics columns come from the metadata the processor aggregated...
-        columns: dict[str, Any] = {column: None for column in (*TOKEN_COLUMN_BY_KEY.values(), *COST_COLUMN_BY_KEY.values())}
+        columns: dict[str, Any] = {
+            column: None for column in (*TOKEN_COLUMN_BY_KEY.values(), *COST_COLUMN_BY_KEY.values())
+        }
         columns["session_id"] = None
         columns.update(analytics_columns_from_metadata(metadata))
         # ...and log_spans() fills what start_trace did not provide from the stored spans.
@@ -581,7 +591,9 @@ def _translate_for_storage(span: Any) -> dict[str, Any]:
             usage = json.loads(attributes[SpanAttributeKey.CHAT_USAGE])
             model_name = json.loads(attributes[SpanAttributeKey.MODEL])
             provider = attributes.get(SpanAttributeKey.MODEL_PROVIDER)
-            cost = calculate_cost_by_model_and_token_usage(model_name, usage, json.loads(provider) if provider else None)
+            cost = calculate_cost_by_model_and_token_usage(
+                model_name, usage, json.loads(provider) if provider else None
+            )
             if cost:
                 attributes[SpanAttributeKey.LLM_COST] = dump_span_attribute_value(cost)
         except Exception:

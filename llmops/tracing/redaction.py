@@ -256,7 +256,7 @@ def redact(value: Any) -> Any:
         return out if changed else value
     if isinstance(value, (list, tuple)):
         items = [redact(item) for item in value]
-        if all(new is old for new, old in zip(items, value)):
+        if all(new is old for new, old in zip(items, value, strict=True)):
             return value
         return type(value)(items) if isinstance(value, tuple) else items
     return value
@@ -312,7 +312,7 @@ def _redact_raw_attribute(raw: Any) -> Any:
         return json.dumps(cleaned, ensure_ascii=False, default=str)
     if isinstance(raw, (list, tuple)):
         items = [_redact_raw_attribute(item) for item in raw]
-        return raw if all(a is b for a, b in zip(items, raw)) else tuple(items)
+        return raw if all(a is b for a, b in zip(items, raw, strict=True)) else tuple(items)
     return raw
 
 

@@ -48,9 +48,7 @@ def session(
     sid = session_id if session_id is not None else f"s-{uuid.uuid4().hex[:12]}"
     extra = {str(k): str(v) for k, v in (metadata or {}).items()}
     tag_values = {str(k): str(v) for k, v in (tags or {}).items()}
-    with mlflow.tracing.context(
-        metadata=extra or None, tags=tag_values or None, session_id=sid, user=user_id
-    ):
+    with mlflow.tracing.context(metadata=extra or None, tags=tag_values or None, session_id=sid, user=user_id):
         if mlflow.get_current_active_span() is not None:
             # The trace already started: context() only applies to traces started later.
             update = {SESSION_KEY: sid, **extra}

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
+import contextvars
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -44,16 +44,22 @@ AGENT, TOOL, RETRIEVER, LLM, CHAT_MODEL, CHAIN, EMBEDDING = (
 )
 
 
+# Open ``with`` blocks of SpanSpec objects, per thread / asyncio task: a spec may be shared (module level)
+# and entered concurrently, so its context manager cannot live on the spec itself.
+_OPEN_BLOCKS: contextvars.ContextVar[tuple[tuple[SpanSpec, Any], ...]] = contextvars.ContextVar(
+    "llmops_open_span_blocks", default=()
+)
+
+
 class SpanSpec:
     """A named span of a given type: use it as a decorator or as a ``with`` block (yields the LiveSpan)."""
 
-    __slots__ = ("name", "span_type", "attributes", "_local")
+    __slots__ = ("name", "span_type", "attributes")
 
     def __init__(self, span_type: str, name: str | None = None, attributes: Mapping[str, Any] | None = None):
         self.span_type = span_type
         self.name = name
         self.attributes = dict(attributes) if attributes else None
-        self._local: threading.local | None = None
 
     def __call__(self, func: F) -> F:
         return _decorate(func, self.span_type, self.name, self.attributes)
@@ -65,18 +71,16 @@ class SpanSpec:
             name=self.name or self.span_type.lower(), span_type=self.span_type, attributes=self.attributes
         )
         span = manager.__enter__()
-        # A spec object may be shared (module-level) and entered from several threads at once.
-        if self._local is None:
-            self._local = threading.local()
-        stack = getattr(self._local, "stack", None)
-        if stack is None:
-            stack = self._local.stack = []
-        stack.append(manager)
+        _OPEN_BLOCKS.set((*_OPEN_BLOCKS.get(), (self, manager)))
         return span
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool | None:
-        manager = self._local.stack.pop()  # type: ignore[union-attr]
-        return manager.__exit__(exc_type, exc, tb)
+        blocks = _OPEN_BLOCKS.get()
+        for i in range(len(blocks) - 1, -1, -1):
+            if blocks[i][0] is self:
+                _OPEN_BLOCKS.set(blocks[:i] + blocks[i + 1 :])
+                return blocks[i][1].__exit__(exc_type, exc, tb)
+        raise RuntimeError(f"{self!r} exited without a matching enter in this thread / task")
 
     def __repr__(self) -> str:
         return f"SpanSpec({self.span_type}, name={self.name!r})"
@@ -128,9 +132,7 @@ class _SpanHelper:
     def __call__(self, func: F, /) -> F: ...
 
     @overload
-    def __call__(
-        self, name: str | None = None, /, *, attributes: Mapping[str, Any] | None = None
-    ) -> SpanSpec: ...
+    def __call__(self, name: str | None = None, /, *, attributes: Mapping[str, Any] | None = None) -> SpanSpec: ...
 
     @overload
     def __call__(self, *, name: str | None = None, attributes: Mapping[str, Any] | None = None) -> SpanSpec: ...
@@ -146,9 +148,7 @@ class _SpanHelper:
 
 agent_span = _SpanHelper(AGENT, "An AGENT span: the step that plans and calls tools / models.")
 tool_span = _SpanHelper(TOOL, "A TOOL span: one tool call made by an agent.")
-retriever_span = _SpanHelper(
-    RETRIEVER, "A RETRIEVER span; a decorated retriever's results are stored as Documents."
-)
+retriever_span = _SpanHelper(RETRIEVER, "A RETRIEVER span; a decorated retriever's results are stored as Documents.")
 llm_span = _SpanHelper(LLM, "An LLM span: a model call you make by hand (autologs create their own).")
 chain_span = _SpanHelper(CHAIN, "A CHAIN span: a pipeline step that groups others.")
 embedding_span = _SpanHelper(EMBEDDING, "An EMBEDDING span: text to vectors.")
@@ -186,7 +186,9 @@ def to_documents(results: Any) -> list[Document]:
             if "score" in item and "score" not in metadata:
                 metadata["score"] = item["score"]
             doc_id = item.get("id")
-            documents.append(Document(page_content=str(content), metadata=metadata, id=None if doc_id is None else str(doc_id)))
+            documents.append(
+                Document(page_content=str(content), metadata=metadata, id=None if doc_id is None else str(doc_id))
+            )
         else:
             documents.append(Document(page_content=str(item)))
     return documents

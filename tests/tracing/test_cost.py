@@ -42,7 +42,9 @@ def test_cost_is_written_on_the_trace_and_recomputed_from_the_stored_trace(trace
     assert tracing.trace_cost(trace) == pytest.approx(0.00045)
     assert trace.info.token_usage == {"input_tokens": 1000, "output_tokens": 500, "total_tokens": 1500}
     found = mlflow.search_traces(
-        locations=[traced.experiment_id], filter_string=f"metadata.`{COST_METADATA_KEY}` = '0.00045'", return_type="list"
+        locations=[traced.experiment_id],
+        filter_string=f"metadata.`{COST_METADATA_KEY}` = '0.00045'",
+        return_type="list",
     )
     assert [t.info.trace_id for t in found] == [trace_id]
 

@@ -133,7 +133,15 @@ def _comparable(trace) -> dict:
         "metadata_keys": set(info.trace_metadata),
         "token_usage": info.token_usage,
         "spans": [
-            (s.name, s.span_type, s.status.status_code, s.inputs, s.outputs, sorted(s.attributes), [e.name for e in s.events])
+            (
+                s.name,
+                s.span_type,
+                s.status.status_code,
+                s.inputs,
+                s.outputs,
+                sorted(s.attributes),
+                [e.name for e in s.events],
+            )
             for s in sorted(trace.data.spans, key=lambda s: s.start_time_ns)
         ],
         "parents": sum(s.parent_id is None for s in trace.data.spans),

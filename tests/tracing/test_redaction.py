@@ -138,10 +138,12 @@ def test_nothing_planted_survives_in_any_stored_row(fresh_traced):
 
     db = sqlite3.connect(fresh_traced.tracking_uri[len("sqlite:///") :])
     haystack: list[tuple[str, str, str]] = []
-    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        columns = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]
-        for row in db.execute(f'SELECT * FROM "{table}"'):
-            haystack.extend((table, col, str(v)) for col, v in zip(columns, row) if isinstance(v, (str, bytes)))
+    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        cursor = db.execute(f'SELECT * FROM "{table}"')
+        columns = [d[0] for d in cursor.description]
+        for row in cursor:
+            cells = zip(columns, row, strict=True)
+            haystack.extend((table, col, str(v)) for col, v in cells if isinstance(v, (str, bytes)))
     db.close()
 
     leaks = [

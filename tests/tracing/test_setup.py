@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import mlflow
+
 import llmops.tracing as tracing
 from llmops.tracing import lifecycle
 

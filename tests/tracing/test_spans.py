@@ -87,7 +87,11 @@ def test_chroma_query_results_become_documents(traced):
         docs = tracing.record_documents(span, chroma_result)
     assert [d.id for d in docs] == ["kb-1", "kb-2"]
     stored = _stored(span.trace_id).data.spans[0]
-    assert stored.outputs[1] == {"page_content": "Shipping policy", "metadata": {"topic": "shipping", "distance": 0.48}, "id": "kb-2"}
+    assert stored.outputs[1] == {
+        "page_content": "Shipping policy",
+        "metadata": {"topic": "shipping", "distance": 0.48},
+        "id": "kb-2",
+    }
 
 
 def test_error_spans_keep_status_error_and_the_exception_event(traced):
@@ -111,9 +115,12 @@ def test_error_spans_keep_status_error_and_the_exception_event(traced):
     assert event.attributes["exception.message"] == "order 7 unknown, ask [EMAIL]"
     assert "client@example.com" not in event.attributes["exception.stacktrace"]
     assert "[EMAIL]" in tool.status.description
-    assert mlflow.search_traces(
-        locations=[traced.experiment_id], filter_string="trace.status = 'ERROR'", return_type="list"
-    )[0].info.trace_id == trace.info.trace_id
+    assert (
+        mlflow.search_traces(
+            locations=[traced.experiment_id], filter_string="trace.status = 'ERROR'", return_type="list"
+        )[0].info.trace_id
+        == trace.info.trace_id
+    )
 
 
 def test_helpers_wrap_async_functions_and_shared_specs(traced):
