@@ -21,9 +21,9 @@ retrievers record their results in the shape MLflow's retrieval views and judges
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
-import contextvars
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
