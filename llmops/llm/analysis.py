@@ -104,6 +104,9 @@ def _lexicons() -> dict[str, PhraseLexicon]:
         # One lexicon per language: folded words collide across them ("hâte" is not "hate").
         "sentiment_en": PhraseLexicon(sentiment_en.items()),
         "sentiment_fr": PhraseLexicon(sentiment_fr.items()),
+        # For texts too short to tell the language ("Nul.", "Top !"): both vocabularies.
+        "sentiment_any": PhraseLexicon({**sentiment_en, **sentiment_fr}.items()),
+        "mixed_markers": PhraseLexicon((p, True) for p in lx.MIXED_MARKERS),
         "sarcasm": PhraseLexicon(lx.SARCASM_PHRASES.items()),
         "neutral": PhraseLexicon((p, 0.0) for p in lx.NEUTRAL_FORMULAS),
         "contrast": PhraseLexicon([(w, True) for w in lx.CONTRASTS] + [(p, True) for p in lx.CONTRAST_PHRASES]),
@@ -183,11 +186,15 @@ def _question_sentences(tokens: list[str], sentence_of: list[int]) -> set[int]:
     return {sentence_of[i] for i, t in enumerate(tokens) if t == "?"}
 
 
-def detect_language(text: str) -> str:
+def _language_evidence(text: str) -> tuple[float, float]:
     tokens = [t for t in tokenize(text) if t.isalpha()]
-    fr = sum(t in _FR_WORDS for t in tokens)
+    fr = sum(t in _FR_WORDS for t in tokens) + min(3, sum(ch in "éèêàçùâîôûœ" for ch in text.lower())) * 0.5
     en = sum(t in _EN_WORDS for t in tokens)
-    fr += min(3, sum(ch in "éèêàçùâîôûœ" for ch in text.lower())) * 0.5
+    return fr, en
+
+
+def detect_language(text: str) -> str:
+    fr, en = _language_evidence(text)
     return "fr" if fr > en else "en"
 
 
@@ -218,6 +225,7 @@ class _SentimentEvidence:
     cues: list[str] = field(default_factory=list)
     by_segment: dict[int, float] = field(default_factory=dict)
     minor_reservation: bool = False
+    mixed_marker: bool = False
     asks: bool = False
 
 
@@ -268,7 +276,8 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
             sarcastic_sentences.add(sentence_of[m.start])
         ev.cues.append(m.phrase)
 
-    matches = [m for m in lex[f"sentiment_{language}"].find(tokens) if m.start not in masked]
+    lexicon = lex[f"sentiment_{language}"] if any(_language_evidence(text)) else lex["sentiment_any"]
+    matches = [m for m in lexicon.find(tokens) if m.start not in masked]
     # Proper nouns are not opinions ("Nice" the city, "Bon" the surname); a lone "Bon," opens a sentence.
     matches = [
         m
@@ -320,6 +329,8 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
     for m in matches:
         thanks = tokens[m.start] in {"merci", "thanks", "thank", "bravo"}
         reach = 4 if thanks else 2
+        # Only a real complaint makes thanks sarcastic: "merci pour la compensation de la hausse" is thanks.
+        strong_negatives = [n.start for n in matches if n.value <= -0.8]
         if (
             (m.value >= 1.0 or thanks)
             and tokens[m.start] in lx.SARCASM_OPENERS | {"thank"}
@@ -327,7 +338,7 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
                 m.end <= s <= m.end + reach
                 and segment_of[s] == segment_of[m.start]
                 and sentence_of[s] == sentence_of[m.start]
-                for s in negative_starts
+                for s in strong_negatives
             )
         ):
             sarcastic_sentences.add(sentence_of[m.start])
@@ -357,8 +368,8 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
             weight *= 1.7
         if sentence_of[m.start] in questions:
             weight *= 0.6
-        if asks and m.value > 0 and tokens[m.start] in lx.POLITENESS:
-            weight *= 0.2  # "Can you check? Thanks!" is a request, not praise
+        if asks and m.value > 0 and tokens[m.start] in lx.POLITENESS and m.value < 1.0:
+            weight *= 0.2  # "Can you check? Thanks!" is a request, not praise; "merci d'avoir réparé" is praise
         positive = m.value > 0
         phrase_has_negator = any(t in lx.NEGATORS for t in tokens[m.start : m.end])
         if not phrase_has_negator and _negated(tokens, m.start, contrasts):
@@ -405,6 +416,8 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
             ev.negative = max(ev.negative, 0.6)
             ev.cues.append("reservation after contrast")
 
+    if lex["mixed_markers"].find(tokens):
+        ev.mixed_marker = True
     ev.positive += 0.8 * min(2, sum(text.count(e) for e in lx.POSITIVE_EMOJI)) * (0 if ev.sarcasm else 1)
     ev.negative += 0.8 * min(2, sum(text.count(e) for e in lx.NEGATIVE_EMOJI))
     if text.count("!") >= 2 or re.search(r"\b[A-Z]{4,}\b", text) or "??" in text:
@@ -422,6 +435,8 @@ def _sentiment_label(ev: _SentimentEvidence) -> tuple[str, float]:
     score = 0.0 if total == 0 else (pos - neg) / total
     if ev.sarcasm and neg >= pos:
         return "negative", score
+    if ev.mixed_marker and pos > 0 and neg > 0:
+        return "mixed", score  # "Mitigé.": the customer says so
     # Praise and complaint on opposite sides of a "but" ("great technician, but billed for nothing").
     sides = ev.by_segment.values()
     if ev.minor_reservation and pos >= 2 * neg:

@@ -35,7 +35,8 @@ POSITIVE_EN: dict[str, float] = {
     "thanks for the": 0.9, "thanks for fixing": 1.3, "thank you to": 1.0, "thanks to the": 0.9, "5 stars": 1.4,
     "five stars": 1.4, "10 10": 1.4, "5 5": 1.3, "finally works": 0.6, "finally fixed": 0.6, "credit arrived": 0.8,
     "all good": 1.1, "fair enough": 0.6, "not bad at all": 1.1, "sorted out": 0.9, "cheers": 0.5,
-    "impeccable": 1.5, "super": 1.0,
+    "impeccable": 1.5, "super": 1.0, "thanks for": 0.9, "thanks to your": 0.9, "happy to stay": 1.3,
+    "glad to stay": 1.2, "how it should be done": 1.3, "as it should be": 1.0, "well handled": 1.2,
 }
 #: Complaints, anger, disappointment and reported problems, in English.
 NEGATIVE_EN: dict[str, float] = {
@@ -76,7 +77,8 @@ NEGATIVE_EN: dict[str, float] = {
     "shocking": 1.4, "shocked": 1.2, "disgrace*": 1.6, "incorrect": 0.8, "mistake": 0.7, "mistakes": 0.8,
     "overpriced": 1.2, "they said": 0.8, "as usual": 0.9, "again": 0.3, "twice": 0.4, "x2": 0.5,
     "penalised": 1.0, "penalized": 1.0, "charged for": 0.6, "charging me": 0.7, "charged me": 0.7,
-    "makes no sense": 1.1, "confus*": 0.6, "unclear": 0.7, "not clear": 0.7, "even though": 0.4,
+    "makes no sense": 1.1, "sad": 1.0, "do not understand": 0.6, "so-so": 0.8, "confus*": 0.6, "unclear": 0.7,
+    "not clear": 0.7, "even though": 0.4,
     "meh": 0.9, "dead": 0.9, "basically dead": 1.3, "not load": 0.9, "does not load": 1.0, "reboot*": 0.5,
     "punished": 1.3, "penalised for": 1.2, "feels like": 0.3, "a bit much": 0.9, "too much": 0.9,
     "a long time": 0.7, "with nothing": 0.8, "used to recommend": 1.1, "used to love": 1.1, "used to be": 0.8,
@@ -116,6 +118,8 @@ POSITIVE_FR: dict[str, float] = {
     "pratique": 0.8, "ca marche": 0.7, "tout marche": 1.1, "tout fonctionne": 1.1, "plus rapide": 0.8,
     "gratuit": 0.5, "gratuite": 0.5, "zero frais": 0.7, "sans souci": 0.9, "sans probleme": 0.9,
     "bien recu": 0.6, "je reste": 0.6, "je vais rester": 0.8, "digne": 0.5, "ouf": 0.6, "cool": 0.8,
+    "bluffant*": 1.4, "epatant*": 1.3, "tout marchait": 1.0, "tout a marche": 1.0, "tout fonctionnait": 1.0,
+    "comme il faut": 0.9, "ravie de rester": 1.2,
 }
 #: Complaints, anger, disappointment and reported problems, in French (folded: no accents).
 NEGATIVE_FR: dict[str, float] = {
@@ -175,7 +179,8 @@ NEGATIVE_FR: dict[str, float] = {
     "punis": 1.2, "puni": 1.2, "decouvert": 0.6, "frais bancaires": 0.6, "aucune estimation": 0.9,
     "aucune info*": 0.9, "aucune nouvelle*": 0.9, "sans nouvelle*": 0.9, "sans rien": 0.7, "trop de": 0.5,
     "pas la lune": 0.6, "rembourser les": 0.6, "toujours les memes": 0.9, "rien a faire": 0.7,
-    "ne sert": 0.6, "a regret": 0.5, "inquietude": 0.9, "pas du tout": 0.4,
+    "ne sert": 0.6, "a regret": 0.5, "triste": 1.0, "ne comprends pas": 0.7, "tres longue": 1.0,
+    "trop longue": 1.1, "longue": 0.4, "bof": 0.9, "inquietude": 0.9, "pas du tout": 0.4,
 }
 
 #: Words that strengthen the next sentiment cue.
@@ -233,6 +238,8 @@ POSITIVE_EMOJI = ("\U0001f600", "\U0001f603", "\U0001f604", "\U0001f60a", "\U000
 NEGATIVE_EMOJI = ("\U0001f620", "\U0001f621", "\U0001f624", "\U0001f61e", "\U0001f622", "\U0001f62d",
                   "\U0001f44e", "\U0001f92c", "\U0001f4a2", "\U0001f629", "\U0001f62b", "\U0001fae0",
                   "\U0001f620", "\U0001f612", "\U0001f92f", "\U0001f635")
+#: Words saying "both": a comment that calls itself mixed is mixed.
+MIXED_MARKERS = ("mitige", "mitigee", "mitiges", "mixed feelings", "bittersweet", "en demi-teinte", "ambivalent")
 #: Politeness words: sentiment-free when the comment asks something ("Can you check? Thanks!").
 POLITENESS = frozenset(
     "thank thanks merci cheers remercie".split()
@@ -252,8 +259,9 @@ NEUTRAL_FORMULAS = (
     "ok so", "bon ben", "the best way", "the best option", "le mieux", "what is the best", "quelle est la meilleure",
     "outage credit", "credit for the outage", "compensation for the outage", "geste pour la panne",
     "avoir pour la panne", "indemnisation de la panne", "indemnisation pour la panne", "kind of", "what kind",
-    "quel genre", "thank you for your reply", "thanks for your reply", "happy to",
-    "glad to", "heureux de", "ravi de vous",
+    "quel genre", "thank you for your reply", "thanks for your reply", "happy to help", "happy to share",
+    "happy to provide", "happy to send",
+    "glad to help", "glad to share", "heureux de vous", "ravi de vous",
     "thank you for your message", "thanks for your help",
 )
 
