@@ -69,6 +69,17 @@ class _Server(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.stats: Counter[str] = Counter()
+        self.connections: set[socket.socket] = set()
+
+    def close_connections(self) -> None:
+        """Close kept-alive connections too: a stopped server must not answer on a pooled socket."""
+        with self.lock:
+            connections = list(self.connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def injector_for_header(self, spec: str) -> FaultInjector:
         # One injector per distinct header value, so ``max=N`` counts across the requests that carry it.
@@ -86,6 +97,19 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "llmops-offline/1"
     sys_version = ""
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.lock:
+            self.server.connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
         log.debug("%s - %s", self.address_string(), format % args)
@@ -353,6 +377,7 @@ class OfflineLLM:
         self._server.stopping.set()
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None

@@ -155,3 +155,14 @@ def test_answers_do_not_depend_on_the_process_or_its_hash_seed():
         for seed in ("1", "2")
     }
     assert len(digests) == 1
+
+
+def test_a_stopped_server_does_not_answer_on_a_kept_alive_connection():
+    from llmops.llm import OfflineLLM
+
+    with httpx.Client() as http:
+        with OfflineLLM(faults="") as llm:
+            url = llm.base_url
+            assert http.get(f"{url}/models").status_code == 200
+        with pytest.raises(httpx.TransportError):
+            http.get(f"{url}/models", timeout=1)
