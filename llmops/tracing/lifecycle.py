@@ -80,10 +80,13 @@ def _llmops_span_hook(span):  # one positional parameter: mlflow.tracing.configu
 def _ensure_span_hook() -> None:
     from mlflow.tracing.config import get_config
 
-    config = get_config()
-    if _llmops_span_hook not in config.span_processors:
-        # Appended after the user's own processors, so ours sees (and cleans) what theirs added.
-        config.span_processors = [*config.span_processors, _llmops_span_hook]
+    if _llmops_span_hook in get_config().span_processors:  # the hot path: every span start
+        return
+    with _LOCK:
+        config = get_config()
+        if _llmops_span_hook not in config.span_processors:
+            # Appended after the user's own processors, so ours sees (and cleans) what theirs added.
+            config.span_processors = [*config.span_processors, _llmops_span_hook]
 
 
 def _remove_span_hook() -> None:

@@ -106,3 +106,15 @@ def test_lossless_false_keeps_mlflows_default_export(session_store, request, mon
         assert tracing.stats() == before  # the lossless writer saw nothing
     finally:
         tracing.reset()
+
+
+def test_setup_without_arguments_reads_the_settings(session_store, monkeypatch):
+    monkeypatch.setenv("LLMOPS_TRACKING_URI", session_store)
+    monkeypatch.setenv("LLMOPS_EXPERIMENT", "tracing-from-settings")
+    try:
+        setup = tracing.setup(autolog=False)
+        assert (setup.tracking_uri, setup.experiment_name) == (session_store, "tracing-from-settings")
+        assert mlflow.get_experiment(setup.experiment_id).name == "tracing-from-settings"
+        assert mlflow.get_trace(_one_trace(), flush=True).info.experiment_id == setup.experiment_id
+    finally:
+        tracing.reset()
