@@ -102,6 +102,14 @@ class TraceWriter:
         self.block_timeout = block_timeout
         self._cond = threading.Condition()
         self._reset_state()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        # A forked child gets neither the writer thread nor a usable lock (it may have been held at fork
+        # time): start afresh. The parent still owns and writes the traces it had queued.
+        self._cond = threading.Condition()
+        self._reset_state()
 
     def _reset_state(self) -> None:
         self._queue: deque[PendingTrace] = deque()
@@ -116,11 +124,9 @@ class TraceWriter:
 
     def submit(self, item: PendingTrace) -> bool:
         """Queue a finished trace; blocks while the queue is full. False if it had to be dropped."""
+        if self._pid != os.getpid():  # forked without the at-fork hook (e.g. os.fork from C)
+            self._after_fork()
         with self._cond:
-            if self._pid != os.getpid():  # forked child: the parent's thread and queue are not ours
-                self._cond = threading.Condition()
-                self._reset_state()
-                return self.submit(item)
             if len(self._queue) >= self.max_queue and threading.current_thread() is not self._thread:
                 self._blocked += 1
                 self._ensure_thread()

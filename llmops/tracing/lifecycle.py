@@ -307,6 +307,14 @@ def _flush_at_exit() -> None:
     if not writer.flush(timeout):
         pending = writer.stats().pending
         _logger.error("llmops tracing: %d trace(s) still unwritten at exit after %.0f s", pending, timeout)
+    final = writer.stats()
+    if final.lost:
+        _logger.error(
+            "llmops tracing: this process LOST %d trace(s) (%d dropped on a full queue, %d refused by the store)",
+            final.lost,
+            final.dropped,
+            final.failed,
+        )
 
 
 def reset() -> None:
