@@ -113,3 +113,22 @@ def test_openai_autolog_call_gets_a_cost(session_store):
         assert trace.info.trace_metadata[COST_METADATA_KEY] == "0.00045"
     finally:
         tracing.reset()
+
+
+def test_offline_model_call_through_langchain_and_openai_autologs(session_store, offline_llm):
+    """The course's offline model behind the real ChatOpenAI client: one priced call, free, PII masked."""
+    from langchain_openai import ChatOpenAI
+
+    setup = tracing.setup(session_store, "tracing-offline-langchain", autolog=True)
+    try:
+        chat = ChatOpenAI(model="offline-analyst", base_url=offline_llm, api_key="offline", max_retries=0)
+        chat.invoke("Mon colis est en retard, écrivez-moi à paul.durand@example.fr")
+        trace = mlflow.get_trace(mlflow.get_last_active_trace_id(), flush=True)
+    finally:
+        tracing.reset()
+
+    assert trace.info.experiment_id == setup.experiment_id
+    assert trace.info.token_usage["total_tokens"] > 0
+    assert trace.info.trace_metadata[COST_METADATA_KEY] == "0"  # offline models are free
+    assert tracing.cost_breakdown(trace).input_tokens == trace.info.token_usage["input_tokens"]  # counted once
+    assert "paul.durand@example.fr" not in trace.to_json()
