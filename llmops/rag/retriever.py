@@ -50,7 +50,10 @@ class Retriever:
         ):
             metadata = {
                 "doc_id": meta["doc_id"],
-                "doc_uri": meta.get("source", ""),
+                # MLflow's retrieval judges keep only doc_uri from a document's metadata: the doc id goes there
+                # so a judge can check that a cited id was retrieved.
+                "doc_uri": meta["doc_id"],
+                "source": meta.get("source", ""),
                 "title": meta.get("title", ""),
                 "section": meta.get("section", ""),
                 "chunk_id": chunk_id,
