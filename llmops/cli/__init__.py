@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from llmops.cli import analyze, demo, kb, llm, prompts
+from llmops.cli import analyze, demo, kb, llm, prompts, traces
 
 app = typer.Typer(
     name="llmops",
@@ -21,3 +21,4 @@ app.command(help=analyze.analyze.__doc__)(analyze.analyze)
 app.add_typer(llm.app, name="llm")
 app.add_typer(kb.app, name="kb")
 app.add_typer(prompts.app, name="prompts")
+app.add_typer(traces.app, name="traces")

@@ -1,0 +1,137 @@
+"""Trace analysis: trace sets as files, traces as tables, diagnostics an exam or an on-call engineer needs.
+
+::
+
+    from llmops import analysis
+
+    ts = analysis.load_file("traces/incident.jsonl")      # or analysis.load_store(experiment, filter)
+    analysis.summary(ts)                                  # one row per figure
+    analysis.error_taxonomy(ts)                           # HTTP errors, timeouts, tool exceptions...
+    analysis.latency_breakdown(ts)                        # p50/p95/p99 and share of trace time per span
+    analysis.compare(ts_before, ts_after)                 # what changed, with significance
+
+Every diagnostic is a function of a :class:`TraceSet` returning a pandas DataFrame, sorted deterministically
+(ties broken by name or id). Importing this package imports neither pandas nor mlflow; each name is loaded
+on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    # io.py: trace files
+    "export_traces": "io",
+    "import_traces": "io",
+    "read_trace_file": "io",
+    "find_trace": "io",
+    "LineProblem": "io",
+    "ExportReport": "io",
+    "ImportReport": "io",
+    # spans.py: tables
+    "TraceSet": "spans",
+    "load": "spans",
+    "load_file": "spans",
+    "load_store": "spans",
+    "load_traces": "spans",
+    "SPAN_COLUMNS": "spans",
+    "TRACE_COLUMNS": "spans",
+    "ASSESSMENT_COLUMNS": "spans",
+    # diagnostics.py
+    "summary": "diagnostics",
+    "latency_breakdown": "diagnostics",
+    "issues": "diagnostics",
+    "error_taxonomy": "diagnostics",
+    "failed_traces": "diagnostics",
+    "token_usage": "diagnostics",
+    "slowest_traces": "diagnostics",
+    "critical_path": "diagnostics",
+    "tool_usage": "diagnostics",
+    "retrieval_stats": "diagnostics",
+    "document_frequency": "diagnostics",
+    "sessions": "diagnostics",
+    "llm_calls": "diagnostics",
+    "expected_documents": "diagnostics",
+    "ERROR_CATEGORIES": "diagnostics",
+    # compare.py
+    "compare": "compare",
+    # plots.py
+    "latency_histogram": "plots",
+    "error_pareto": "plots",
+    # tree.py
+    "span_tree": "tree",
+    "SpanNode": "tree",
+    # errors.py
+    "TraceFileError": "errors",
+    "TraceFilterError": "errors",
+    "TraceNotFoundError": "errors",
+    "EmptyTraceSetError": "errors",
+    "ExperimentNotFoundError": "errors",
+    "StoreError": "errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llmops.analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"llmops.analysis.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:
+    from llmops.analysis.compare import compare
+    from llmops.analysis.diagnostics import (
+        ERROR_CATEGORIES,
+        critical_path,
+        document_frequency,
+        error_taxonomy,
+        expected_documents,
+        failed_traces,
+        issues,
+        latency_breakdown,
+        llm_calls,
+        retrieval_stats,
+        sessions,
+        slowest_traces,
+        summary,
+        token_usage,
+        tool_usage,
+    )
+    from llmops.analysis.errors import (
+        EmptyTraceSetError,
+        ExperimentNotFoundError,
+        StoreError,
+        TraceFileError,
+        TraceFilterError,
+        TraceNotFoundError,
+    )
+    from llmops.analysis.io import (
+        ExportReport,
+        ImportReport,
+        LineProblem,
+        export_traces,
+        find_trace,
+        import_traces,
+        read_trace_file,
+    )
+    from llmops.analysis.plots import error_pareto, latency_histogram
+    from llmops.analysis.spans import (
+        ASSESSMENT_COLUMNS,
+        SPAN_COLUMNS,
+        TRACE_COLUMNS,
+        TraceSet,
+        load,
+        load_file,
+        load_store,
+        load_traces,
+    )
+    from llmops.analysis.tree import SpanNode, span_tree
