@@ -40,18 +40,18 @@ def _burst(n: int) -> None:
         analyze(i)
 
 
-def test_a_burst_of_1000_traces_is_stored_completely(fresh_traced, stored_rows):
+def test_a_burst_of_1000_traces_is_stored_completely(traced, stored_rows):
     before = tracing.stats()
     start = time.perf_counter()
     _burst(1000)
     assert tracing.flush(timeout=120)
     elapsed = time.perf_counter() - start
 
-    assert stored_rows(fresh_traced.tracking_uri, fresh_traced.experiment_id) == (1000, 8000)
+    assert stored_rows(traced.tracking_uri, traced.experiment_id) == (1000, 8000)
     after = tracing.stats()
     assert (after.dropped, after.failed, after.pending) == (before.dropped, before.failed, 0)
     assert after.stored - before.stored == 1000
-    found = mlflow.search_traces(locations=[fresh_traced.experiment_id], max_results=2000, include_spans=False)
+    found = mlflow.search_traces(locations=[traced.experiment_id], max_results=2000, include_spans=False)
     assert len(found) == 1000 and set(found["state"]) == {"OK"}
     print(f"1000 traces x 8 spans stored in {elapsed:.1f} s ({1000 / elapsed:.0f} traces/s)")
 
@@ -268,21 +268,20 @@ def test_span_translation_shortcut_matches_mlflows_translation(traced, slow_writ
     assert llm.get_attribute("mlflow.llm.cost")["total_cost"] > 0
 
 
-def test_traces_still_queued_at_exit_are_written_before_the_process_ends(tmp_path):
+def test_traces_still_queued_at_exit_are_written_before_the_process_ends(session_store, stored_rows):
     """A script that never calls flush() and ends with its traces still queued: the exit hook drains them."""
-    import sqlite3
     import subprocess
     import sys
     import textwrap
 
-    uri = f"sqlite:///{tmp_path / 'exit.db'}"
+    uri = session_store  # already migrated: saves the child ~3 s of schema creation
     script = textwrap.dedent(
         f"""
         import atexit, threading
         import llmops.tracing as tracing
         from llmops.tracing import lifecycle
 
-        tracing.setup({uri!r}, "exit", autolog=False)
+        setup = tracing.setup({uri!r}, "tracing-exit-flush", autolog=False)
         writer = lifecycle._writer()
         gate, write = threading.Event(), writer._write
         writer._write = lambda batch: (gate.wait(), write(batch))[1]  # hold the writer...
@@ -294,10 +293,10 @@ def test_traces_still_queued_at_exit_are_written_before_the_process_ends(tmp_pat
 
         for i in range(50):
             work(i)
-        print("pending", tracing.stats().pending)
+        print("pending", tracing.stats().pending, "experiment", setup.experiment_id)
         """
     )
     done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=120)
-    assert "pending 50" in done.stdout
-    with sqlite3.connect(tmp_path / "exit.db") as conn:
-        assert conn.execute("SELECT COUNT(*) FROM trace_info").fetchone()[0] == 50
+    words = done.stdout.split()
+    assert words[:2] == ["pending", "50"]
+    assert stored_rows(uri, words[3]) == (50, 50)
