@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from llmops.llm import lexicon as lx
+from llmops.llm.directives import GUIDE_WEIGHT, NO_DIRECTIVES, Directives, plurals, read_directives
 from llmops.llm.text import (
     CLAUSE_BREAKS,
     SENTENCE_BREAKS,
@@ -115,9 +116,6 @@ def _lexicons() -> dict[str, PhraseLexicon]:
             [(w, True) for w in lx.CONDITIONALS] + [(p, True) for p in lx.CONDITIONAL_PHRASES]
         ),
         "medium": PhraseLexicon(lx.MEDIUM_CHURN_PHRASES.items()),
-        "topics": PhraseLexicon(
-            (phrase, (topic, weight)) for topic, cues in lx.TOPIC_CUES.items() for phrase, weight in cues.items()
-        ),
         "urgent": PhraseLexicon(lx.URGENT_SITUATIONS.items()),
         "urgent_words": PhraseLexicon([(w, True) for w in lx.URGENT_WORDS] + [(p, True) for p in lx.URGENT_PHRASES]),
         "request": PhraseLexicon((p, True) for p in _REQUEST_CUES),
@@ -533,16 +531,42 @@ def _churn(tokens: list[str], sentiment: str, ev: _SentimentEvidence) -> tuple[s
 # --- topics, urgency, reply need ------------------------------------------------------------------------
 
 
-def _topics(tokens: list[str]) -> list[str]:
+@lru_cache(maxsize=32)
+def _topic_lexicon(guide: tuple[tuple[str, str], ...]) -> PhraseLexicon:
+    """The topic lexicon plus a prompt's topic-guide cues. Values are ``((topic, weight), ...)``: a guide cue
+    listed under two topics ("Pass Voyage" for pricing and roaming) counts for both. Guide cues come first,
+    so the operator's word wins over the built-in lexicon on the same words."""
+    base = {(phrase, topic): weight for topic, cues in lx.TOPIC_CUES.items() for phrase, weight in cues.items()}
+    if not guide:
+        return PhraseLexicon((phrase, ((topic, weight),)) for (phrase, topic), weight in base.items())
+    by_phrase: dict[str, list[tuple[str, float]]] = {}
+    for topic, phrase in guide:
+        # A guide cue is real evidence of its topic (one plain cue); a stronger built-in weight stays. Its
+        # plural counts too ("conseiller" -> "conseillers", "réseau" -> "réseaux").
+        for variant in (phrase, *plurals(phrase)):
+            values = by_phrase.setdefault(variant, [])
+            if topic not in {t for t, _ in values}:
+                values.append((topic, max(GUIDE_WEIGHT, base.get((variant, topic), 0.0))))
+    entries = [(phrase, tuple(values)) for phrase, values in by_phrase.items()]
+    entries += [(phrase, ((topic, weight),)) for (phrase, topic), weight in base.items()]
+    return PhraseLexicon(entries)
+
+
+def _topics(tokens: list[str], directives: Directives = NO_DIRECTIVES) -> list[str]:
     scores: dict[str, float] = {}
     first: dict[str, int] = {}
-    for m in _lexicons()["topics"].find(tokens):
-        topic, weight = m.value
-        scores[topic] = scores.get(topic, 0.0) + weight
-        first.setdefault(topic, m.start)
+    for m in _topic_lexicon(directives.topic_cues).find(tokens):
+        for topic, weight in m.value:
+            scores[topic] = scores.get(topic, 0.0) + weight
+            first.setdefault(topic, m.start)
     ranked = sorted(scores, key=lambda t: (-scores[t], first[t], TOPICS.index(t)))
-    # Secondary topics must weigh something next to the main one: gold labels rarely have three.
-    chosen = [t for t in ranked if scores[t] >= 0.8 and (not ranked or scores[t] >= 0.4 * scores[ranked[0]])][:3]
+    limit = directives.max_topics or 3
+    if directives.all_topics:
+        # "Report every topic it really talks about": any topic with the evidence of one plain cue.
+        chosen = [t for t in ranked if scores[t] >= 0.8 and scores[t] >= 0.25 * scores[ranked[0]]][:limit]
+    else:
+        # Secondary topics must weigh something next to the main one: gold labels rarely have three.
+        chosen = [t for t in ranked if scores[t] >= 0.8 and scores[t] >= 0.4 * scores[ranked[0]]][:limit]
     if not chosen and ranked and scores[ranked[0]] >= 0.4:
         chosen = ranked[:1]
     return chosen
@@ -604,8 +628,46 @@ def _summary(
     return text[:400]
 
 
-def analyze(text: str) -> Analysis:
-    """Analyse one customer comment. Pure and deterministic: the same text always gives the same result."""
+def _detailed_summary(
+    base: str, clean: str, sentiment_cues: list[str], churn_cues: list[str], urgency_cues: list[str],
+    keywords: list[str], needs_reply: bool,
+) -> str:
+    """Several sentences (the "write a detailed summary" directive): the one-sentence summary, the signals
+    behind each label, and what the customer says, in their words, without personal data. Not capped."""
+
+    def quoted(cues: list[str]) -> str:
+        unique = list(dict.fromkeys(c for c in cues if not c.startswith(("not ", "resolved ", "sarcasm:"))))
+        return ", ".join(f"\u201c{c}\u201d" for c in unique[:5])
+
+    parts = [base]
+    told = re.sub(r"\s+", " ", strip_pii(clean)).strip()
+    if len(told) > 900:
+        told = told[:900].rsplit(" ", 1)[0] + " \u2026"
+    if told:
+        parts.append(f"In their own words, the customer writes: \u201c{told}\u201d.")
+    if quoted(sentiment_cues):
+        parts.append(f"The sentiment rests on {quoted(sentiment_cues)}.")
+    if quoted(churn_cues):
+        parts.append(f"Churn signals: {quoted(churn_cues)}.")
+    if quoted(urgency_cues):
+        parts.append(f"Urgency signals: {quoted(urgency_cues)}.")
+    if keywords:
+        parts.append(f"Key words: {', '.join(keywords)}.")
+    parts.append(
+        "The comment calls for a reply from customer care."
+        if needs_reply
+        else "The comment does not strictly call for a reply."
+    )
+    return " ".join(parts)
+
+
+def analyze(text: str, directives: Directives | str | None = None) -> Analysis:
+    """Analyse one customer comment. Pure and deterministic: the same text (and the same system prompt's
+    directives, see :mod:`llmops.llm.directives`; a string is read as a system prompt) always gives the same
+    result."""
+    if isinstance(directives, str):
+        directives = read_directives(directives)
+    directives = directives or NO_DIRECTIVES
     injection_sentences = find_injection(text)
     clean = text
     for sentence in injection_sentences:
@@ -622,7 +684,7 @@ def analyze(text: str) -> Analysis:
         and any(not c.startswith("not ") for c in churn_cues)
     ):
         sentiment = "negative"  # announcing or threatening to leave is a complaint even without angry words
-    topics = _topics(tokens)
+    topics = _topics(tokens, directives)
     if not topics:
         topics = ["contract"] if churn != "low" else ["support"]
     is_question = "?" in clean
@@ -637,6 +699,12 @@ def analyze(text: str) -> Analysis:
         or (churn == "high" and length >= _LONG_COMMENT)
         or (sentiment in {"negative", "mixed"} and length >= _LONG_COMMENT)
     )
+    keywords = _keywords(tokens, topics)
+    summary = _summary(sentiment, language, topics, churn, urgency, churn_cues, bool(injection_sentences))
+    if directives.detailed_summary:
+        summary = _detailed_summary(
+            summary, clean, ev.cues, churn_cues, urgency_cues, keywords, needs_reply
+        )
     return Analysis(
         text=text,
         language=language,
@@ -648,8 +716,8 @@ def analyze(text: str) -> Analysis:
         needs_reply=needs_reply,
         is_question=is_question,
         injection_suspected=bool(injection_sentences),
-        summary=_summary(sentiment, language, topics, churn, urgency, churn_cues, bool(injection_sentences)),
-        keywords=tuple(_keywords(tokens, topics)),
+        summary=summary,
+        keywords=tuple(keywords),
         churn_cues=tuple(churn_cues),
         sentiment_cues=tuple(ev.cues),
         urgency_cues=tuple(urgency_cues),

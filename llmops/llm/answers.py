@@ -14,6 +14,7 @@ from typing import Any
 
 from llmops.llm.analysis import Analysis
 from llmops.llm.conversation import Conversation
+from llmops.llm.directives import NO_DIRECTIVES, Directives
 from llmops.llm.reply import Reply
 from llmops.llm.schema import MISSING, Provider
 from llmops.llm.text import fold
@@ -184,6 +185,8 @@ class Knowledge:
     reply: Reply
     kb_query: str
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: What the system prompt asked for (:mod:`llmops.llm.directives`).
+    directives: Directives = NO_DIRECTIVES
 
     def intent(self) -> str:
         a = self.analysis
@@ -254,6 +257,13 @@ class Knowledge:
             return value
 
         return provide
+
+    def uncapped(self, name: str, schema: dict[str, Any]) -> bool:
+        """Fields the model writes whole, past a schema's ``maxLength``: the summary, when the system prompt
+        asks for a detailed one (used for the final structured-output tool only)."""
+        if not self.directives.detailed_summary:
+            return False
+        return canonical_field(name, str(schema.get("description", ""))) == "summary"
 
     def default_object(self, only: list[str] | None = None) -> dict[str, Any]:
         names = only or list(DEFAULT_FIELDS)

@@ -18,6 +18,7 @@ from llmops.llm import embeddings as offline_embeddings
 from llmops.llm.analysis import Analysis, analyze
 from llmops.llm.answers import DEFAULT_FIELDS, Knowledge, requested_fields
 from llmops.llm.conversation import Conversation, content_text, parse_conversation
+from llmops.llm.directives import NO_DIRECTIVES, Directives, read_directives
 from llmops.llm.faults import FaultDecision
 from llmops.llm.judge import TRACE_TOOLS, is_judge_request, judge_answer
 from llmops.llm.policy import break_arguments, plan
@@ -37,8 +38,8 @@ def request_key(body: dict[str, Any]) -> str:
 
 
 @lru_cache(maxsize=4096)
-def cached_analysis(text: str) -> Analysis:
-    return analyze(text)
+def cached_analysis(text: str, directives: Directives = NO_DIRECTIVES) -> Analysis:
+    return analyze(text, directives)
 
 
 @dataclass
@@ -230,9 +231,14 @@ class OfflineModel:
         rf = body.get("response_format") or {}
         rf_type = rf.get("type", "text") if isinstance(rf, dict) else "text"
         final_name = (rf.get("json_schema") or {}).get("name") if rf_type == "json_schema" else None
-        analysis = cached_analysis(conv.comment)
-        reply = compose_reply(analysis, conv.passages, hallucinate=faults.hallucination)
-        knowledge = Knowledge(analysis, conv, reply, _kb_query(analysis))
+        # Directives come from the system prompt only: the comment is data, whatever it says.
+        tool_names = tuple(str((t.get("function") or {}).get("name") or "") for t in body.get("tools") or [])
+        directives = read_directives(conv.system, tool_names)
+        analysis = cached_analysis(conv.comment, directives.analysis_key())
+        reply = compose_reply(
+            analysis, conv.passages, hallucinate=faults.hallucination, language=directives.reply_language
+        )
+        knowledge = Knowledge(analysis, conv, reply, _kb_query(analysis), directives=directives)
         parallel = body.get("parallel_tool_calls", True) is not False
         tool_calls = plan(
             knowledge, body.get("tools") or [], body.get("tool_choice", "auto"), parallel, key, final_name

@@ -3,7 +3,8 @@
 The model recognises a tool by its name, description and parameters:
 
 - ``search``: a knowledge-base search (search / retrieve / knowledge / docs, a query argument) — called
-  once per conversation, with a short query built from the comment's topics and key words;
+  once per conversation, with a short query built from the comment's topics and key words, unless the
+  system prompt gives tool instructions that leave the knowledge base out (:mod:`llmops.llm.directives`);
 - ``customer``: a customer lookup — called when the conversation names a customer id not looked up yet;
 - ``ticket``: a ticket / escalation creator — called only when the analysis warrants it (high churn risk
   or high urgency), never because the comment asks for it; arguments come from the analysis;
@@ -120,7 +121,10 @@ def arguments_for(tool: ToolSpec, knowledge: Knowledge) -> dict[str, Any]:
                     return knowledge.kb_query if tool.kind == "search" else MISSING
                 return MISSING
 
-        args = fill(tool.parameters or {"type": "object", "properties": {}}, provider)
+        # The final structured-output tool (LangChain's ToolStrategy) gets the summary whole when the prompt
+        # asks for a detailed one, even past the schema's maxLength: the schema's owner validates it.
+        uncapped = knowledge.uncapped if tool.kind == "final" else None
+        args = fill(tool.parameters or {"type": "object", "properties": {}}, provider, uncapped=uncapped)
     finally:
         knowledge.overrides = previous
     return args if isinstance(args, dict) else {}
@@ -173,7 +177,13 @@ def plan(
 
     info: list[ToolSpec] = []
     search = next((s for s in specs if s.kind == "search"), None)
-    if search and search.name not in called and (conv.comment or conv.last_user).strip():
+    # A prompt that says which tools to use and leaves the knowledge base out gets no search.
+    if (
+        search
+        and search.name not in called
+        and (conv.comment or conv.last_user).strip()
+        and knowledge.directives.may_search(search.name)
+    ):
         info.append(search)
     customer = next((s for s in specs if s.kind == "customer"), None)
     if customer and conv.customer_id:

@@ -109,8 +109,13 @@ def invented_doc_id(seed: str, given: list[str]) -> str:
     return candidate
 
 
-def compose_reply(analysis: Analysis, passages: list[Passage], hallucinate: bool = False) -> Reply:
-    t = _TEXT[analysis.language]
+def compose_reply(
+    analysis: Analysis, passages: list[Passage], hallucinate: bool = False, language: str | None = None
+) -> Reply:
+    """The reply, in ``language`` when the system prompt asks for one ("answer in English"), else in the
+    comment's language."""
+    language = language if language in _TEXT else analysis.language
+    t = _TEXT[language]
     parts = [f"{t['hello']} {t[analysis.sentiment]}"]
     if analysis.churn_risk == "high":
         parts.append(t["leaving"])
@@ -122,7 +127,7 @@ def compose_reply(analysis: Analysis, passages: list[Passage], hallucinate: bool
         quote = _trim(sentence)
         parts.append(
             f"{t['source']}{label} : {quote} [{passage.doc_id}]"
-            if analysis.language == "fr"
+            if language == "fr"
             else f"{t['source']}{label}: {quote} [{passage.doc_id}]"
         )
         citations.append(passage.doc_id)

@@ -3,7 +3,7 @@
 ``fill(schema, provider)`` builds a value that conforms to ``schema``: for every property it asks
 ``provider(name, subschema, path)`` for a candidate (the analysis knows what a ``sentiment`` is), coerces the
 candidate to the schema (enums matched case-insensitively and through synonyms, strings cut to
-``maxLength``, arrays to ``maxItems``...) and falls back to a type-valid value (``default``, ``const``,
+``maxLength`` unless the caller says a field is uncapped, arrays to ``maxItems``...) and falls back to a type-valid value (``default``, ``const``,
 the first enum value, a string generated from a simple ``pattern``) for fields nobody knows.
 ``$ref``/``$defs`` (as pydantic emits them), ``anyOf``/``oneOf``/``allOf``, nullable types and nested
 objects and arrays are supported. ``validate`` is the matching checker; the model uses it to make sure its
@@ -20,6 +20,8 @@ from typing import Any, Callable
 MISSING: Any = object()
 #: provider(property name, property schema, path) -> candidate value or MISSING
 Provider = Callable[[str, dict[str, Any], tuple[str, ...]], Any]
+#: uncapped(property name, property schema) -> True when the value must not be cut to ``maxLength``
+Uncapped = Callable[[str, dict[str, Any]], bool]
 
 _MAX_DEPTH = 12
 _SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -276,9 +278,9 @@ def _default_string(schema: dict[str, Any], path: tuple[str, ...]) -> str:
     return "n/a"
 
 
-def _fit_string(value: str, schema: dict[str, Any]) -> str:
+def _fit_string(value: str, schema: dict[str, Any], capped: bool = True) -> str:
     max_len = schema.get("maxLength")
-    if isinstance(max_len, int) and len(value) > max_len:
+    if capped and isinstance(max_len, int) and len(value) > max_len:
         cut = value[:max_len]
         if " " in cut[:max_len] and max_len > 20:
             cut = cut[: cut.rfind(" ")].rstrip(",;:")
@@ -314,9 +316,10 @@ def _scaled(fraction: float, schema: dict[str, Any], integer: bool) -> float | i
 
 
 class _Filler:
-    def __init__(self, root: dict[str, Any], provider: Provider) -> None:
+    def __init__(self, root: dict[str, Any], provider: Provider, uncapped: Uncapped | None = None) -> None:
         self.root = root
         self.provider = provider
+        self.uncapped = uncapped
 
     def value(self, schema: Any, candidate: Any, path: tuple[str, ...], depth: int = 0) -> Any:
         schema = resolve(schema, self.root)
@@ -456,6 +459,7 @@ class _Filler:
         else:
             text = str(candidate)
         pattern = schema.get("pattern")
+        capped = not (self.uncapped and path and self.uncapped(path[-1], schema))
         if isinstance(pattern, str):
             try:
                 if not re.search(pattern, text):
@@ -466,7 +470,7 @@ class _Filler:
                         text = found.group(0)
             except re.error:
                 pass
-        return _fit_string(text, schema)
+        return _fit_string(text, schema, capped)
 
     def _number(self, schema: dict[str, Any], candidate: Any, integer: bool) -> float | int:
         if isinstance(candidate, bool):
@@ -510,9 +514,14 @@ def _lookup(given: dict[str, Any], name: str) -> Any:
     return MISSING
 
 
-def fill(schema: dict[str, Any], provider: Provider, root: dict[str, Any] | None = None) -> Any:
-    """A value conforming to ``schema``, with the provider's candidates wherever it has one."""
-    return _Filler(root if root is not None else schema, provider).value(schema, MISSING, ())
+def fill(
+    schema: dict[str, Any], provider: Provider, root: dict[str, Any] | None = None, uncapped: Uncapped | None = None
+) -> Any:
+    """A value conforming to ``schema``, with the provider's candidates wherever it has one.
+
+    ``uncapped(name, subschema)`` names string properties whose value is not cut to ``maxLength`` (a model
+    told to "write a detailed summary" writes it whole, even when the schema then rejects it)."""
+    return _Filler(root if root is not None else schema, provider, uncapped).value(schema, MISSING, ())
 
 
 # --- validation ------------------------------------------------------------------------------------------
