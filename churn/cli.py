@@ -6,6 +6,7 @@ Each command imports its stage module (and with it pandas, scikit-learn, MLflow)
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -19,7 +20,7 @@ from churn.errors import ChurnError
 
 app = typer.Typer(
     name="churn",
-    help="Telco customer churn with MLflow experiment tracking (course Module 1).",
+    help="Telco customer churn with MLflow: tracking (course Module 1); registry, serving, pipeline (Module 2).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -100,52 +101,85 @@ def data(path: Optional[Path] = DataOption) -> None:
         console.print(table)
 
 
+ModelOption = typer.Option("lr", "--model", "-m", help="lr (LogisticRegression) or rf (RandomForest).")
+COption = typer.Option(None, "--C", help="LR: inverse regularisation strength [default: 1.0].")
+MaxIterOption = typer.Option(None, "--max-iter", help="LR: solver iterations [default: 1000].")
+NEstimatorsOption = typer.Option(None, "--n-estimators", help="RF: trees [default: 100].")
+MaxDepthOption = typer.Option(None, "--max-depth", help="RF: tree depth, 0 = unlimited [default: 8].")
+MinSamplesLeafOption = typer.Option(None, "--min-samples-leaf", help="RF: [default: 5].")
+ClassWeightOption = typer.Option("none", "--class-weight", help="none or balanced (both models).")
+TestSizeOption = typer.Option(0.2, "--test-size", help="Share of customers held out.")
+SplitSeedOption = typer.Option(42, "--split-seed", help="Seed of the stratified split.")
+
+
+def _train_params(
+    model: str,
+    C: Optional[float],
+    max_iter: Optional[int],
+    n_estimators: Optional[int],
+    max_depth: Optional[int],
+    min_samples_leaf: Optional[int],
+    class_weight: str,
+    test_size: float,
+    split_seed: int,
+):
+    """The training params from the command line; notes the flags the chosen model does not use."""
+    from churn.train import LR_PARAMS, RF_PARAMS, TrainParams
+
+    given = {
+        "C": C, "max_iter": max_iter, "n_estimators": n_estimators,
+        "max_depth": max_depth, "min_samples_leaf": min_samples_leaf,
+    }  # fmt: skip
+    given = {name: value for name, value in given.items() if value is not None}
+    if given.get("max_depth") == 0:
+        given["max_depth"] = None
+    if class_weight.lower() not in ("none", "balanced"):
+        raise ChurnError(f"--class-weight must be none or balanced, not {class_weight!r}.")
+    params = TrainParams(
+        model=model.lower(),
+        class_weight=None if class_weight.lower() == "none" else "balanced",
+        test_size=test_size,
+        split_seed=split_seed,
+        **given,
+    )
+    own = LR_PARAMS if params.model == "lr" else RF_PARAMS
+    defaults = TrainParams()
+    # A flag left at its default says nothing (the MLproject passes every parameter to both models).
+    ignored = [name for name in given if name not in own and given[name] != getattr(defaults, name)]
+    if ignored:
+        flags = ", ".join("--" + name.replace("_", "-") if name != "C" else "--C" for name in ignored)
+        console.print(f"[yellow]note:[/] {flags} not used by {params.family} (not logged).")
+    return params
+
+
 @app.command()
 def train(
-    model: str = typer.Option("lr", "--model", "-m", help="lr (LogisticRegression) or rf (RandomForest)."),
-    C: Optional[float] = typer.Option(None, "--C", help="LR: inverse regularisation strength [default: 1.0]."),
-    max_iter: Optional[int] = typer.Option(None, "--max-iter", help="LR: solver iterations [default: 1000]."),
-    n_estimators: Optional[int] = typer.Option(None, "--n-estimators", help="RF: trees [default: 100]."),
-    max_depth: Optional[int] = typer.Option(None, "--max-depth", help="RF: tree depth, 0 = unlimited [default: 8]."),
-    min_samples_leaf: Optional[int] = typer.Option(None, "--min-samples-leaf", help="RF: [default: 5]."),
-    class_weight: str = typer.Option("none", "--class-weight", help="none or balanced (both models)."),
-    test_size: float = typer.Option(0.2, "--test-size", help="Share of customers held out."),
-    split_seed: int = typer.Option(42, "--split-seed", help="Seed of the stratified split."),
+    model: str = ModelOption,
+    C: Optional[float] = COption,
+    max_iter: Optional[int] = MaxIterOption,
+    n_estimators: Optional[int] = NEstimatorsOption,
+    max_depth: Optional[int] = MaxDepthOption,
+    min_samples_leaf: Optional[int] = MinSamplesLeafOption,
+    class_weight: str = ClassWeightOption,
+    test_size: float = TestSizeOption,
+    split_seed: int = SplitSeedOption,
     data_path: Optional[Path] = DataOption,
 ) -> None:
     """Train a model and log it as an MLflow run (params, metrics, datasets, model)."""
     with user_errors():
-        from churn.train import LR_PARAMS, RF_PARAMS, TrainParams
-
-        given = {
-            "C": C, "max_iter": max_iter, "n_estimators": n_estimators,
-            "max_depth": max_depth, "min_samples_leaf": min_samples_leaf,
-        }  # fmt: skip
-        given = {name: value for name, value in given.items() if value is not None}
-        if given.get("max_depth") == 0:
-            given["max_depth"] = None
-        if class_weight.lower() not in ("none", "balanced"):
-            raise ChurnError(f"--class-weight must be none or balanced, not {class_weight!r}.")
-        params = TrainParams(
-            model=model.lower(),
-            class_weight=None if class_weight.lower() == "none" else "balanced",
-            test_size=test_size,
-            split_seed=split_seed,
-            **given,
+        params = _train_params(
+            model, C, max_iter, n_estimators, max_depth, min_samples_leaf, class_weight, test_size, split_seed
         )
-        own = LR_PARAMS if params.model == "lr" else RF_PARAMS
-        ignored = [name for name in given if name not in own]
-        if ignored:
-            flags = ", ".join("--" + name.replace("_", "-") if name != "C" else "--C" for name in ignored)
-            console.print(f"[yellow]note:[/] {flags} not used by {params.family} (not logged).")
 
         from mlflow.tracking import MlflowClient
 
+        from churn import tracking
         from churn.compare import METRICS
         from churn.train import train as run_training
 
         run_id = run_training(params, data=data_path)
         metrics = MlflowClient().get_run(run_id).data.metrics
+        tracking.report_to_project_run({"training_run_id": run_id}, {"roc_auc": metrics["roc_auc"]})
         console.print(f"[bold green]Training_Run[/] {run_id} ({params.family})")
         console.print(_metrics_table("held-out split", metrics, (*METRICS, "train_roc_auc")))
         console.print(f"Next: [bold]uv run churn evaluate --run-id {run_id}[/]")
@@ -162,12 +196,17 @@ def evaluate(
     with user_errors():
         from mlflow.tracking import MlflowClient
 
+        from churn import tracking
         from churn.compare import METRICS
         from churn.evaluate import PLOTS
         from churn.evaluate import evaluate as run_evaluation
 
-        evaluation_id = run_evaluation(run_id, data=data_path, threshold=threshold)
+        evaluation_id = run_evaluation(run_id or None, data=data_path, threshold=threshold)
         run = MlflowClient().get_run(evaluation_id)
+        tracking.report_to_project_run(
+            {"evaluation_run_id": evaluation_id, "training_run_id": run.data.params["training_run_id"]},
+            {"roc_auc": run.data.metrics["roc_auc"]},
+        )
         console.print(
             f"[bold green]Evaluate_Run[/] {evaluation_id} of training run {run.data.params['training_run_id']}"
         )
@@ -212,6 +251,304 @@ def compare(
         console.print(f"[dim]params: the model and what differs from its defaults ({defaults_text()})[/]")
         if plot:
             console.print(f"Chart saved to [bold]{save_plot(runs, output)}[/]")
+
+# --- Module 2: registry, serving, pipeline ------------------------------------------------------------------------
+
+ModelNameOption = typer.Option(
+    None, "--name", help="Registered model [default: CHURN_MODEL_NAME or churn-classifier]."
+)
+PortOption = typer.Option(None, "--port", "-p", help="Port on 127.0.0.1 [default: CHURN_SERVE_PORT or 5001].")
+MarginOption = typer.Option(
+    None,
+    "--margin",
+    help="Promote when staging ROC AUC >= production ROC AUC + margin [default: CHURN_PROMOTION_MARGIN or 0.0].",
+)
+
+
+def _fmt(value: Optional[float]) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _decision_line(decision) -> str:
+    if decision.unchanged:
+        return f"[bold]unchanged[/]: {decision.reason}"
+    if decision.promoted:
+        return f"[bold green]promoted[/] v{decision.candidate_version} to {decision.alias}: {decision.reason}"
+    return f"[bold yellow]refused[/] v{decision.candidate_version} for {decision.alias}: {decision.reason}"
+
+
+@app.command()
+def register(
+    run_id: Optional[str] = typer.Option(
+        None, "--run-id", help="Evaluation run, or training run (its latest evaluation) [default: latest evaluation]."
+    ),
+    name: Optional[str] = ModelNameOption,
+) -> None:
+    """Register an evaluated model as a new version of churn-classifier and point the alias staging at it."""
+    with user_errors():
+        from mlflow.tracking import MlflowClient
+
+        from churn import tracking
+        from churn.register import model_name
+        from churn.register import register as register_model
+
+        version = register_model(run_id or None, name=name)
+        name = model_name(name)
+        tags = MlflowClient().get_model_version(name, str(version)).tags
+        tracking.report_to_project_run({"registered_model": name, "model_version": version})
+        console.print(
+            f"[bold green]Registered[/] {name} v{version} -> [bold]staging[/] "
+            f"({tags.get('params')}, held-out ROC AUC {float(tags['roc_auc']):.4f}, "
+            f"evaluation run {tags['evaluation_run_id']})"
+        )
+        console.print("Next: [bold]uv run churn promote --to production[/]")
+
+
+@app.command()
+def promote(
+    to: str = typer.Option("production", "--to", help="The alias to move onto the staging version."),
+    margin: Optional[float] = MarginOption,
+    name: Optional[str] = ModelNameOption,
+) -> None:
+    """Move an alias (production) to the staging version if its ROC AUC passes the gate; else refuse and say why.
+
+    Exit code 0 when promoted, 1 when refused (or on an error), so a CI step can gate on it.
+    """
+    with user_errors():
+        from churn import tracking
+        from churn.register import promote as run_gate
+
+        decision = run_gate(to, margin, name=name)
+        tracking.report_to_project_run({f"promotion.{k}": v for k, v in decision.to_dict().items()})
+        console.print(_decision_line(decision), highlight=False)
+        if decision.unchanged:
+            return
+        console.print(
+            f"[dim]recorded on {decision.model} v{decision.candidate_version} as promotion.* tags "
+            f"(decision, candidate/current ROC AUC, margin, reason, by {decision.by}, at {decision.at})[/]"
+        )
+        if not decision.promoted:
+            raise typer.Exit(1)
+
+
+@app.command()
+def rollback(
+    alias: str = typer.Option("production", "--alias", help="The alias to move back."),
+    name: Optional[str] = ModelNameOption,
+) -> None:
+    """Point production back at the version that held it before the current one."""
+    with user_errors():
+        from churn.register import aliases, model_name
+        from churn.register import rollback as run_rollback
+
+        before = aliases(name).get(alias)
+        restored = run_rollback(alias, name=name)
+        console.print(f"[bold green]Rolled back[/] {model_name(name)} {alias}: v{before} -> v{restored}")
+
+
+@app.command()
+def registry(name: Optional[str] = ModelNameOption) -> None:
+    """The registered versions with their aliases, held-out metrics and last promotion decision."""
+    with user_errors():
+        from mlflow.tracking import MlflowClient
+
+        from churn.register import HISTORY_TAG, PRODUCTION, model_name, registry_table
+
+        metrics = ("roc_auc", "accuracy", "f1")  # the rest are in the rows (and the UI); keep 80 columns readable
+
+        rows = registry_table(name)
+        name = model_name(name)
+        table = Table(
+            title=f"{name}: {len(rows)} version(s), newest first",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            collapse_padding=True,
+            pad_edge=False,
+        )
+        table.add_column("version", justify="right", no_wrap=True, min_width=7)
+        table.add_column("aliases", style="bold", min_width=7, overflow="fold")
+        table.add_column("model", min_width=6, overflow="fold")
+        for metric in metrics:
+            table.add_column(metric, justify="right", no_wrap=True, min_width=len(metric))
+        table.add_column("gate", min_width=8, overflow="fold")
+        table.add_column("created (UTC)", min_width=11)
+        for row in rows:
+            gate = row["decision"]
+            if row["rolled_back"] and PRODUCTION not in row["aliases"]:
+                gate = f"{gate}, rolled back" if gate else "rolled back"
+            table.add_row(
+                f"v{row['version']}",
+                ", ".join(row["aliases"]),
+                row["params"],
+                *[_fmt(row[metric]) for metric in metrics],
+                gate,
+                row["created"].strftime("%Y-%m-%d %H:%M"),
+            )
+        console.print(table)
+        history = MlflowClient().get_registered_model(name).tags.get(HISTORY_TAG.format(alias=PRODUCTION))
+        if history:
+            versions = " -> ".join(f"v{v}" for v in json.loads(history))
+            console.print(f"production history: {versions}", highlight=False)
+
+
+@app.command()
+def serve(
+    alias: str = typer.Option("production", "--alias", help="Serve models:/churn-classifier@ALIAS."),
+    port: Optional[int] = PortOption,
+    workers: Optional[int] = typer.Option(
+        None, "--workers", help="Scoring server processes [default: CHURN_SERVE_WORKERS or 1]."
+    ),
+    name: Optional[str] = ModelNameOption,
+) -> None:
+    """Serve the model behind an alias over REST (MLflow's scoring server) on 127.0.0.1 until Ctrl-C."""
+    with user_errors():
+        from churn.serve import curl_example
+        from churn.serve import serve as start
+
+        server = start(alias, port, name=name, workers=workers)
+        try:
+            console.print(
+                f"[bold green]Serving[/] {server.model} v{server.version} ({server.model_uri}) at "
+                f"[bold]{server.url}[/] (ready in {server.startup_seconds:.1f} s)",
+                highlight=False,
+            )
+            console.print("Try it (one customer, 1 = likely to churn):")
+            print(curl_example(server.url), flush=True)
+            console.print(f"or: [bold]uv run churn predict --url {server.url} customer.json[/]  Ctrl-C stops.")
+            code = server.process.wait()
+            raise ChurnError(f"the scoring server stopped by itself (exit code {code}):\n{server.log_tail()}")
+        except KeyboardInterrupt:
+            console.print("Stopping the server ...")
+        finally:
+            server.stop()
+
+
+@app.command()
+def predict(
+    customers: Path = typer.Argument(
+        ..., help="JSON file: a customer (feature: value), a list of them, or an MLflow payload; - for stdin."
+    ),
+    url: Optional[str] = typer.Option(None, "--url", help="The model server [default: http://127.0.0.1:PORT]."),
+) -> None:
+    """Score customers with a running model server (churn serve) and print its predictions."""
+    import sys
+
+    with user_errors():
+        from churn.serve import ID_COLUMNS
+        from churn.serve import predict as score
+        from llmops.settings import get_settings
+
+        url = url or f"http://127.0.0.1:{get_settings().churn_serve_port}"
+        try:
+            text = sys.stdin.read() if str(customers) == "-" else customers.read_text()
+        except OSError as exc:
+            raise ChurnError(f"cannot read {customers}: {exc.strerror}.") from None
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ChurnError(f"{customers} is not valid JSON ({exc}).") from None
+        predictions = score(url, records)
+        rows = records if isinstance(records, list) else [records]
+        table = Table(title=f"{len(predictions)} prediction(s) from {url}", title_justify="left")
+        table.add_column("#", justify="right")
+        table.add_column("customer")
+        table.add_column("prediction", justify="right")
+        for i, prediction in enumerate(predictions):
+            row = rows[i] if i < len(rows) and isinstance(rows[i], dict) else {}
+            who = next((str(row[c]) for c in ID_COLUMNS if c in row), "")
+            label = "1 (likely to churn)" if prediction == 1 else f"{prediction} (likely to stay)"
+            table.add_row(str(i + 1), who, label)
+        console.print(table)
+
+
+@app.command("export-model")
+def export_model(
+    alias: str = typer.Option("production", "--alias", help="Export models:/churn-classifier@ALIAS."),
+    output: Path = typer.Option(Path("model"), "--output", "-o", help="Folder to write (Dockerfile copies model/)."),
+    name: Optional[str] = ModelNameOption,
+) -> None:
+    """Copy the model behind an alias into a folder, the build context the Dockerfile expects."""
+    with user_errors():
+        from churn.register import model_name
+        from churn.serve import export_model as export
+
+        dest = export(alias, output, name=name)
+        info = json.loads((dest / "registered_model.json").read_text())
+        console.print(f"[bold green]Exported[/] {model_name(name)} v{info['version']} ({alias}) to {dest}/")
+        console.print(
+            "Next: [bold]docker build -t churn-classifier:production .[/] then "
+            "[bold]docker run --rm -p 127.0.0.1:8080:8080 churn-classifier:production[/]"
+        )
+
+
+@app.command()
+def pipeline(
+    model: str = ModelOption,
+    C: Optional[float] = COption,
+    max_iter: Optional[int] = MaxIterOption,
+    n_estimators: Optional[int] = NEstimatorsOption,
+    max_depth: Optional[int] = MaxDepthOption,
+    min_samples_leaf: Optional[int] = MinSamplesLeafOption,
+    class_weight: str = ClassWeightOption,
+    test_size: float = TestSizeOption,
+    split_seed: int = SplitSeedOption,
+    margin: Optional[float] = MarginOption,
+    port: int = typer.Option(0, "--port", "-p", help="Port for the smoke-test server; 0 = any free port."),
+    name: Optional[str] = ModelNameOption,
+    data_path: Optional[Path] = DataOption,
+) -> None:
+    """Train -> evaluate -> register (staging) -> promote (gate) -> serve -> smoke request -> stop."""
+    import time
+
+    with user_errors():
+        params = _train_params(
+            model, C, max_iter, n_estimators, max_depth, min_samples_leaf, class_weight, test_size, split_seed
+        )
+        from churn import tracking
+        from churn.pipeline import pipeline as run_pipeline
+
+        started = time.perf_counter()
+
+        def progress(stage: str, seconds: float, details: dict) -> None:
+            text = {
+                "train": lambda d: f"Training_Run {d['run_id']} ({d['family']})",
+                "evaluate": lambda d: f"Evaluate_Run {d['run_id']}, held-out ROC AUC {d['roc_auc']:.4f}",
+                "register": lambda d: f"{d['model']} v{d['version']} -> staging",
+                "promote": lambda d: _decision_line(d["decision"]),
+                "serve": lambda d: f"production (v{d['version']}) at {d['url']}",
+                "smoke": lambda d: (
+                    f"{len(d['predictions'])} held-out customers -> {d['predictions']} "
+                    + ("(same as the registered model)" if d["ok"] else "[bold red](differs from the model!)[/]")
+                ),
+            }[stage](details)
+            mark = "[yellow]![/]" if stage == "promote" and not details["decision"].promoted else "[green]✓[/]"
+            console.print(f"{mark} {stage:<9} {seconds:5.1f} s  {text}", highlight=False)
+
+        summary = run_pipeline(params, data=data_path, name=name, margin=margin, port=port, on_stage=progress)
+        total = time.perf_counter() - started
+        decision = summary.decision
+        tracking.report_to_project_run(
+            {
+                "training_run_id": summary.training_run_id,
+                "evaluation_run_id": summary.evaluation_run_id,
+                "registered_model": summary.model,
+                "model_version": summary.version,
+                "promotion.decision": decision.decision,
+                "promotion.reason": decision.reason,
+                "served_version": summary.served_version,
+            },
+            {"roc_auc": summary.roc_auc, "pipeline_seconds": total},
+        )
+        console.print(
+            f"Pipeline done in {total:.1f} s: {summary.model} v{summary.version} {decision.decision}, "
+            f"production is v{summary.served_version}; server stopped.",
+            highlight=False,
+        )
+        if not summary.smoke_ok:
+            raise ChurnError(
+                f"smoke test failed: the served model answered {summary.smoke_predictions}, the registered model "
+                f"predicts {summary.smoke_expected}."
+            )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,14 @@ EVALUATE_RUN_NAME = "Evaluate_Run"
 STAGE_TAG = "stage"  # "train" or "evaluate"
 FAMILY_TAG = "model_family"  # "logistic_regression" or "random_forest"
 TRAINING_RUN_TAG = "training_run_id"  # on an evaluation run: the training run it evaluated
+PROJECT_RUN_TAG = "project_run_id"  # on a run made under `mlflow run`: the run MLflow created for the project
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
+PARENT_RUN_TAG = "mlflow.parentRunId"
+
+# Under `mlflow run`, MLflow creates a run for the project (its entry point, parameters, git commit) in the
+# experiment *it* was given and hands it to the command as MLFLOW_RUN_ID. The churn stages keep their own runs
+# in the churn experiment (where `churn compare` and `churn evaluate` look) and link them to that project run.
+_project_run: dict[str, str | None] = {"id": None, "parent": None}
 
 
 def configure(tracking_uri: str | None = None, experiment: str | None = None) -> str:
@@ -33,7 +40,47 @@ def configure(tracking_uri: str | None = None, experiment: str | None = None) ->
     # Artifact downloads (loading a logged model) draw a progress bar per file; noise in a terminal lesson.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(tracking_uri or settings.tracking_uri)
-    return mlflow.set_experiment(experiment or settings.churn_experiment).experiment_id
+    experiment_id = mlflow.set_experiment(experiment or settings.churn_experiment).experiment_id
+    _adopt_project_run(experiment_id)
+    return experiment_id
+
+
+def _adopt_project_run(experiment_id: str) -> None:
+    """Take MLFLOW_RUN_ID out of the environment (else the next ``start_run`` would resume the project run
+    instead of starting the stage's own run) and remember it, so the stage runs can point at it."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    run_id = os.environ.pop("MLFLOW_RUN_ID", None)
+    if not run_id:
+        return
+    try:
+        project_experiment = MlflowClient().get_run(run_id).info.experiment_id
+    except MlflowException:  # created in another tracking store: nothing to link to here
+        return
+    _project_run["id"] = run_id
+    # Nested in the UI only when both live in the same experiment (`mlflow run --experiment-name churn`).
+    _project_run["parent"] = run_id if project_experiment == experiment_id else None
+
+
+def project_run_id() -> str | None:
+    """The run `mlflow run` created for this process, if any (see :func:`configure`)."""
+    return _project_run["id"]
+
+
+def report_to_project_run(tags: dict[str, object], metrics: dict[str, float] | None = None) -> None:
+    """Record what a stage produced on the project run of `mlflow run` (no-op outside `mlflow run`)."""
+    from mlflow.tracking import MlflowClient
+
+    run_id = project_run_id()
+    if run_id is None:
+        return
+    client = MlflowClient()
+    for key, value in tags.items():
+        if value is not None:
+            client.set_tag(run_id, key, str(value))
+    for key, value in (metrics or {}).items():
+        client.log_metric(run_id, key, value)
 
 
 def git_commit() -> str | None:
@@ -57,6 +104,10 @@ def run_tags(stage: str, family: str | None = None) -> dict[str, str]:
     tags = {STAGE_TAG: stage}
     if family:
         tags[FAMILY_TAG] = family
+    if _project_run["id"]:
+        tags[PROJECT_RUN_TAG] = _project_run["id"]
+    if _project_run["parent"]:
+        tags[PARENT_RUN_TAG] = _project_run["parent"]
     commit = git_commit()
     if commit:
         tags[GIT_COMMIT_TAG] = commit

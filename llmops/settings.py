@@ -58,6 +58,12 @@ class Settings:
     churn_data_url: str
     churn_experiment: str
     churn_data_sha256: str
+    # churn Module 2: the registered model, the promotion gate, the local scoring server
+    churn_model_name: str = "churn-classifier"
+    churn_promotion_margin: float = 0.0
+    churn_serve_port: int = 5001
+    churn_serve_workers: int = 1
+    churn_serve_timeout: float = 120.0
     # Never printed: a repr of the settings ends up in logs and tracebacks.
     llm_api_key: str | None = field(default=None, repr=False)
 
@@ -69,6 +75,17 @@ class Settings:
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return default if value is None or value.strip() == "" else value.strip()
+
+
+def _number(name: str, default: str, kind: type, minimum: float | None = None) -> int | float:
+    raw = _env(name, default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a {'whole number' if kind is int else 'number'}.") from None
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{name}={raw!r} must be at least {minimum}.")
+    return value
 
 
 def get_settings() -> Settings:
@@ -106,6 +123,11 @@ def get_settings() -> Settings:
         churn_data_url=_env("CHURN_DATA_URL", TELCO_CHURN_URL),
         churn_experiment=_env("CHURN_EXPERIMENT", "churn"),
         churn_data_sha256=_env("CHURN_DATA_SHA256", TELCO_CHURN_SHA256),
+        churn_model_name=_env("CHURN_MODEL_NAME", "churn-classifier"),
+        churn_promotion_margin=_number("CHURN_PROMOTION_MARGIN", "0.0", float),
+        churn_serve_port=_number("CHURN_SERVE_PORT", "5001", int, minimum=0),
+        churn_serve_workers=_number("CHURN_SERVE_WORKERS", "1", int, minimum=1),
+        churn_serve_timeout=_number("CHURN_SERVE_TIMEOUT", "120", float, minimum=1),
         llm_api_key=api_key,
     )
     if settings.offline:
