@@ -24,6 +24,8 @@ _EXPORTS = {
     "FAULTS": "llmops.llm.faults",
     "Analysis": "llmops.llm.analysis",
     "analyze": "llmops.llm.analysis",
+    "Directives": "llmops.llm.directives",
+    "read_directives": "llmops.llm.directives",
     "count_tokens": "llmops.llm.tokenizer",
     "openai_client": "llmops.llm.clients",
     "chat_model": "llmops.llm.clients",
@@ -36,6 +38,7 @@ _EXPORTS = {
 __all__ = [
     "FAULTS",
     "Analysis",
+    "Directives",
     "FaultConfig",
     "FaultRule",
     "FaultSpecError",
@@ -49,6 +52,7 @@ __all__ = [
     "judge_model_uri",
     "llm_base_url",
     "openai_client",
+    "read_directives",
     "serve_in_thread",
 ]
 
@@ -62,6 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         llm_base_url,
         openai_client,
     )
+    from llmops.llm.directives import Directives, read_directives
     from llmops.llm.faults import FAULTS, FaultConfig, FaultRule, FaultSpecError
     from llmops.llm.model import OfflineModel
     from llmops.llm.server import OfflineLLM, serve_in_thread

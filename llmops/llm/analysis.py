@@ -3,6 +3,8 @@
 ``analyze(text)`` reads a comment the way the analyzer's prompt asks an LLM to: language, sentiment
 (positive / neutral / negative / mixed), topics from :mod:`llmops.taxonomy`, churn risk, urgency, whether it
 needs a reply, a one-sentence summary, and whether it hides instructions aimed at the assistant.
+``analyze(text, system_prompt)`` (or a :class:`~llmops.llm.directives.Directives`) also follows what that
+system prompt asks: a topic guide, "report every topic", a detailed summary.
 
 How each label is decided (the lexicon lives in :mod:`llmops.llm.lexicon`):
 
@@ -127,7 +129,8 @@ _INJECTION = tuple(re.compile(p, re.IGNORECASE) for p in lx.INJECTION_PATTERNS)
 
 @dataclass(frozen=True)
 class Analysis:
-    """What the offline model understood of one comment; every field is derived from the text alone."""
+    """What the offline model understood of one comment; every field is derived from the text and the system
+    prompt's directives (topic guide, report every topic, detailed summary), never from the rest of the chat."""
 
     text: str
     language: str

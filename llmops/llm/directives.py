@@ -114,7 +114,9 @@ def _sentences(text: str) -> list[str]:
 
 
 def _negated(text: str, start: int) -> bool:
+    """A negation in the few words before ``start``, in the same sentence ("do not write a detailed ...")."""
     before = text[max(0, start - 25) : start]
+    before = re.split(r"[.!?;:\n]", before)[-1]
     return bool(_NEGATION.search(before))
 
 

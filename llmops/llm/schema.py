@@ -3,8 +3,9 @@
 ``fill(schema, provider)`` builds a value that conforms to ``schema``: for every property it asks
 ``provider(name, subschema, path)`` for a candidate (the analysis knows what a ``sentiment`` is), coerces the
 candidate to the schema (enums matched case-insensitively and through synonyms, strings cut to
-``maxLength`` unless the caller says a field is uncapped, arrays to ``maxItems``...) and falls back to a type-valid value (``default``, ``const``,
-the first enum value, a string generated from a simple ``pattern``) for fields nobody knows.
+``maxLength`` unless the caller marks a field uncapped, arrays to ``maxItems``...) and falls back to a
+type-valid value (``default``, ``const``, the first enum value, a string generated from a simple ``pattern``)
+for fields nobody knows.
 ``$ref``/``$defs`` (as pydantic emits them), ``anyOf``/``oneOf``/``allOf``, nullable types and nested
 objects and arrays are supported. ``validate`` is the matching checker; the model uses it to make sure its
 tool arguments are valid (and, with the ``wrong_tool_args`` fault, that they are not).
