@@ -81,10 +81,10 @@ class Decision:
 # --- helpers ----------------------------------------------------------------------------------------------------
 
 
-def _setup(tracking_uri: str | None, experiment: str | None = None) -> None:
+def _setup(tracking_uri: str | None) -> None:
     from churn import tracking
 
-    tracking.configure(tracking_uri, experiment)
+    tracking.configure_store(tracking_uri)  # the registry needs no experiment: do not create one
 
 
 def model_name(name: str | None = None) -> str:

@@ -38,7 +38,7 @@ from churn.errors import ChurnError
 
 HOST = "127.0.0.1"
 
-#: The first customer of IBM's file (7590-VHVEG, churned), as a client sends it: the model's 19 features.
+#: The first customer of IBM's file (7590-VHVEG) as a client sends it: the model's 19 features.
 EXAMPLE_CUSTOMER: dict[str, object] = {
     "gender": "Female", "SeniorCitizen": 0, "Partner": "Yes", "Dependents": "No", "tenure": 1,
     "PhoneService": "No", "MultipleLines": "No phone service", "InternetService": "DSL",
@@ -279,7 +279,12 @@ def error_message(response) -> str:
     except ValueError:
         return response.text.strip()
     if isinstance(body, dict) and body.get("message"):
-        return f"{body.get('error_code', '')}: {body['message']}".strip(": ")
+        message = str(body["message"]).strip()
+        # A schema failure repeats the whole request as a DataFrame and the whole signature before its point
+        # ("... Error: Model is missing inputs ['Contract']."): keep the point.
+        if len(message) > 400 and "Error: " in message:
+            message = message.rsplit("Error: ", 1)[1].strip()
+        return f"{body.get('error_code', '')}: {message}".strip(": ")
     return response.text.strip()
 
 

@@ -27,7 +27,19 @@ PARENT_RUN_TAG = "mlflow.parentRunId"
 # Under `mlflow run`, MLflow creates a run for the project (its entry point, parameters, git commit) in the
 # experiment *it* was given and hands it to the command as MLFLOW_RUN_ID. The churn stages keep their own runs
 # in the churn experiment (where `churn compare` and `churn evaluate` look) and link them to that project run.
-_project_run: dict[str, str | None] = {"id": None, "parent": None}
+_project_run: dict[str, str | None] = {"id": None, "experiment": None, "parent": None}
+
+
+def configure_store(tracking_uri: str | None = None) -> None:
+    """Point MLflow at the configured tracking store (and registry) without choosing an experiment."""
+    import mlflow
+
+    from llmops.settings import get_settings
+
+    # Artifact downloads (loading a logged model) draw a progress bar per file; noise in a terminal lesson.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    mlflow.set_tracking_uri(tracking_uri or get_settings().tracking_uri)
+    _adopt_project_run()
 
 
 def configure(tracking_uri: str | None = None, experiment: str | None = None) -> str:
@@ -36,16 +48,15 @@ def configure(tracking_uri: str | None = None, experiment: str | None = None) ->
 
     from llmops.settings import get_settings
 
-    settings = get_settings()
-    # Artifact downloads (loading a logged model) draw a progress bar per file; noise in a terminal lesson.
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    mlflow.set_tracking_uri(tracking_uri or settings.tracking_uri)
-    experiment_id = mlflow.set_experiment(experiment or settings.churn_experiment).experiment_id
-    _adopt_project_run(experiment_id)
+    configure_store(tracking_uri)
+    experiment_id = mlflow.set_experiment(experiment or get_settings().churn_experiment).experiment_id
+    # Nested in the UI only when both live in the same experiment (`mlflow run --experiment-name churn`).
+    same = _project_run["id"] and _project_run["experiment"] == experiment_id
+    _project_run["parent"] = _project_run["id"] if same else None
     return experiment_id
 
 
-def _adopt_project_run(experiment_id: str) -> None:
+def _adopt_project_run() -> None:
     """Take MLFLOW_RUN_ID out of the environment (else the next ``start_run`` would resume the project run
     instead of starting the stage's own run) and remember it, so the stage runs can point at it."""
     from mlflow.exceptions import MlflowException
@@ -55,12 +66,10 @@ def _adopt_project_run(experiment_id: str) -> None:
     if not run_id:
         return
     try:
-        project_experiment = MlflowClient().get_run(run_id).info.experiment_id
+        experiment_id = MlflowClient().get_run(run_id).info.experiment_id
     except MlflowException:  # created in another tracking store: nothing to link to here
         return
-    _project_run["id"] = run_id
-    # Nested in the UI only when both live in the same experiment (`mlflow run --experiment-name churn`).
-    _project_run["parent"] = run_id if project_experiment == experiment_id else None
+    _project_run.update(id=run_id, experiment=experiment_id)
 
 
 def project_run_id() -> str | None:

@@ -1,0 +1,186 @@
+"""Latency and throughput of the churn model behind MLflow's scoring server (`churn serve`).
+
+    uv run python benchmarks/serving.py [--model lr|rf] [--workers N] [--requests 1000] [--clients 8]
+    uv run python benchmarks/serving.py --url http://127.0.0.1:5001      # a server that is already running
+
+Without ``--url`` it builds what it measures in a temporary folder (fresh SQLite store): trains and evaluates
+the model on the real data, registers it, promotes it to production and starts ``churn serve``'s server on a
+free port, exactly as the library does. Then:
+
+- one client, sequential: single-row latency with nothing queued (the server's own time per request);
+- ``--clients`` threads (default 8) sharing ``--requests`` requests (default 1,000), each thread with its own
+  kept-alive ``http.client`` connection, every request one held-out customer as ``dataframe_split``.
+
+Printed: p50 / p95 / p99 / max latency, requests per second, errors (any answer but 200 or a failed
+connection), the server's CPU time per request, and the load average (other work on the cores slows every
+figure). Targets: p50 <= 20 ms with 8 clients, zero errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_CSV = ROOT.parent / "shared" / "data" / "telco_churn.csv"
+TARGET_P50_MS = 20.0
+
+
+def bodies(data: Path | None, count: int = 200) -> list[bytes]:
+    """Single-row request bodies: held-out customers, as a client would send them."""
+    from churn import loader
+    from churn.serve import payload
+
+    _, test_df = loader.split(loader.load(data))
+    rows = loader.features(test_df.head(count)).to_dict(orient="records")
+    return [json.dumps(payload(row)).encode() for row in rows]
+
+
+def measure(url: str, payloads: list[bytes], requests: int, clients: int) -> dict[str, float]:
+    """Send ``requests`` requests from ``clients`` threads (one kept-alive connection each)."""
+    target = urlparse(url)
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    counter = iter(range(requests))
+    start_line = threading.Barrier(clients + 1)
+
+    def client() -> None:
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+        mine, failed = [], []
+        start_line.wait()
+        for i in counter:  # shared iterator: the threads split the requests between them
+            body = payloads[i % len(payloads)]
+            began = time.perf_counter()
+            try:
+                connection.request("POST", "/invocations", body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                answer = response.read()
+                if response.status != 200 or b"predictions" not in answer:
+                    failed.append(f"{response.status} {answer[:120]!r}")
+            except (OSError, http.client.HTTPException) as exc:
+                failed.append(f"{exc.__class__.__name__}: {exc}")
+                connection.close()
+                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+            mine.append(time.perf_counter() - began)
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            errors.extend(failed)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    start_line.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    ms = sorted(x * 1000 for x in latencies)
+
+    def pct(p: float) -> float:
+        return ms[min(len(ms) - 1, round(p / 100 * (len(ms) - 1)))]
+
+    return {
+        "requests": len(ms),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+        "p50": statistics.median(ms),
+        "p95": pct(95),
+        "p99": pct(99),
+        "max": ms[-1],
+        "rps": len(ms) / wall,
+        "wall": wall,
+    }
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every live process in a process group (the scoring server's)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after "pid (comm)": state ppid pgrp ...
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def start_server(args, folder: Path):
+    """Train -> evaluate -> register -> promote -> serve in a fresh store under ``folder``; return the server."""
+    os.chdir(folder)
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    os.environ.update(LLMOPS_TRACKING_URI=uri, MLFLOW_TRACKING_URI=uri, CHURN_EXPERIMENT="churn-serving-benchmark")
+    from churn.evaluate import evaluate
+    from churn.register import promote, register
+    from churn.serve import serve
+    from churn.train import TrainParams, train
+
+    began = time.perf_counter()
+    version = register(evaluate(train(TrainParams(model=args.model), data=args.data), data=args.data))
+    promote("production")
+    print(f"model: {args.model}, churn-classifier v{version} in production ({time.perf_counter() - began:.1f} s)")
+    server = serve("production", 0, workers=args.workers)
+    print(f"server: {server.url}, {args.workers} worker(s), ready in {server.startup_seconds:.1f} s")
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="benchmark this running server instead of starting one")
+    parser.add_argument("--model", choices=("lr", "rf"), default="lr")
+    parser.add_argument("--workers", type=int, default=None, help="scoring server workers [CHURN_SERVE_WORKERS]")
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--data", type=Path, default=SHARED_CSV if SHARED_CSV.is_file() else None)
+    args = parser.parse_args()
+    if args.workers is None:
+        from llmops.settings import get_settings
+
+        args.workers = get_settings().churn_serve_workers
+
+    print(f"cores: {os.cpu_count()}   python: {sys.version.split()[0]}   target: p50 <= {TARGET_P50_MS:.0f} ms, 0 errors")
+    payloads = bodies(args.data)
+    with tempfile.TemporaryDirectory(prefix="churn-serving-bench-") as tmp:
+        server = None if args.url else start_server(args, Path(tmp))
+        url = args.url or server.url
+        try:
+            measure(url, payloads, 100, 1)  # warm-up: first requests pay for lazy imports in the server
+            print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+            for clients, requests in ((1, min(200, args.requests)), (args.clients, args.requests)):
+                cpu = group_cpu_seconds(server.process.pid) if server else None
+                r = measure(url, payloads, requests, clients)
+                used = (group_cpu_seconds(server.process.pid) - cpu) / r["requests"] * 1000 if server else None
+                verdict = ""
+                if clients == args.clients:
+                    ok = r["p50"] <= TARGET_P50_MS and r["errors"] == 0
+                    verdict = "  ok" if ok else "  MISSES the target"
+                print(
+                    f"{clients} client(s), {r['requests']} requests: p50 {r['p50']:.1f} ms  p95 {r['p95']:.1f} ms  "
+                    f"p99 {r['p99']:.1f} ms  max {r['max']:.1f} ms  {r['rps']:.0f} req/s  errors {r['errors']}"
+                    + (f"  server CPU {used:.1f} ms/request" if used is not None else "")
+                    + verdict
+                )
+                if r["errors"]:
+                    print(f"  first error: {r['first_error']}")
+            print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        finally:
+            if server:
+                server.stop()
+
+
+if __name__ == "__main__":
+    main()
