@@ -449,7 +449,8 @@ def predict(
             raise ChurnError(f"{customers} is not valid JSON ({exc}).") from None
         predictions = score(url, records)
         rows = records if isinstance(records, list) else [records]
-        table = Table(title=f"{len(predictions)} prediction(s) from {url}", title_justify="left")
+        console.print(f"{len(predictions)} prediction(s) from {url}", highlight=False)
+        table = Table()
         table.add_column("#", justify="right")
         table.add_column("customer")
         table.add_column("prediction", justify="right")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ from churn.errors import ChurnError
 _names = itertools.count()
 
 
-def evaluation_of(training_run_id: str) -> str:
+def evaluation_of(training_run_id: str, data: Path, experiment: str) -> str:
     """The latest evaluation of a training run (Module 1's tests may have made one), else a new one."""
     from mlflow.tracking import MlflowClient
 
@@ -30,20 +31,17 @@ def evaluation_of(training_run_id: str) -> str:
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
-    return runs[0].info.run_id if runs else evaluate(training_run_id)
+    return runs[0].info.run_id if runs else evaluate(training_run_id, data=data, experiment=experiment)
 
 
 @pytest.fixture(scope="module")
 def evaluated(trained, telco_csv, session_store) -> dict[str, dict]:
     """The session's LR and RF training runs, evaluated: run ids and held-out ROC AUC of each."""
-    import os
-
     from mlflow.tracking import MlflowClient
 
-    os.environ["CHURN_DATA"] = str(telco_csv)
     out = {}
     for model in ("lr", "rf"):
-        evaluation = evaluation_of(trained[model])
+        evaluation = evaluation_of(trained[model], telco_csv, trained["experiment"])
         auc = MlflowClient().get_run(evaluation).data.metrics["roc_auc"]
         out[model] = {"train": trained[model], "evaluation": evaluation, "roc_auc": auc}
     return out
