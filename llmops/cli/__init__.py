@@ -22,3 +22,5 @@ app.add_typer(llm.app, name="llm")
 app.add_typer(kb.app, name="kb")
 app.add_typer(prompts.app, name="prompts")
 app.add_typer(traces.app, name="traces")
+from llmops.cli import exam as _exam  # noqa: E402
+app.add_typer(_exam.app, name="exam")
