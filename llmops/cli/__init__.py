@@ -24,3 +24,5 @@ app.add_typer(prompts.app, name="prompts")
 app.add_typer(traces.app, name="traces")
 from llmops.cli import exam as _exam  # noqa: E402
 app.add_typer(_exam.app, name="exam")
+from llmops.cli import eval as _eval  # noqa: E402
+app.add_typer(_eval.app, name="eval")
