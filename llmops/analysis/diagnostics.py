@@ -163,6 +163,16 @@ def _classify_error(
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _cached(ts: TraceSet, name: str, compute: Any) -> Any:
+    """``compute(ts)`` memoised on the trace set while its span table is the same object."""
+    cache = ts.__dict__.setdefault("_cache", {})
+    key = (name, id(ts.spans), len(ts.spans), id(ts.traces))
+    if key not in cache:
+        cache.clear() if len(cache) > 16 else None
+        cache[key] = compute(ts)
+    return cache[key].copy()
+
+
 def issues(ts: TraceSet) -> pd.DataFrame:
     """One row per problem found in the spans, classified by :data:`ERROR_CATEGORIES`.
 
@@ -173,58 +183,80 @@ def issues(ts: TraceSet) -> pd.DataFrame:
     category, detail, error_type, error_message, http_status, trace_status, prompt_name, prompt_version,
     session_id``; rows in span order (trace id, start time).
     """
+    return _cached(ts, "issues", _find_issues)
+
+
+def _find_issues(ts: TraceSet) -> pd.DataFrame:
+    import numpy as np
+
     pd = _pd()
     spans = ts.spans
     if spans.empty:
         return _empty(ISSUE_COLUMNS)
-    error = spans["status"] == "ERROR"
-    child_error_parents = set(zip(spans.loc[error, "trace_id"], spans.loc[error, "parent_id"]))
-    has_error_child = pd.Series(
-        [(t, s) in child_error_parents for t, s in zip(spans["trace_id"], spans["span_id"])], index=spans.index
-    )
-    origin = error & ~has_error_child
-    invalid = spans["invalid_output"]
-    empty = (spans["span_type"] == "RETRIEVER") & (spans["status"] != "ERROR") & (spans["retrieved_count"].fillna(-1) == 0)
-    causes = ts.traces.set_index("trace_id")["error_cause"] if len(ts.traces) else pd.Series(dtype=object)
-    status_by_trace = ts.traces.set_index("trace_id")["status"] if len(ts.traces) else pd.Series(dtype=object)
+    status = spans["status"].to_numpy()
+    span_type = spans["span_type"].to_numpy()
+    trace_ids = spans["trace_id"].to_numpy()
+    span_ids = spans["span_id"].to_numpy()
+    parent_ids = spans["parent_id"].to_numpy()
+    error = status == "ERROR"
+    error_rows = np.flatnonzero(error)
+    errored_parents = set(zip(trace_ids[error_rows].tolist(), parent_ids[error_rows].tolist()))
+    origin = error.copy()
+    for i in error_rows.tolist():
+        if (trace_ids[i], span_ids[i]) in errored_parents:
+            origin[i] = False
+    invalid = spans["invalid_output"].to_numpy(dtype=bool)
+    counts = spans["retrieved_count"].to_numpy(dtype="float64", na_value=np.nan)
+    empty = (span_type == "RETRIEVER") & ~error & (counts == 0)
+    rows_at = np.flatnonzero(origin | invalid | empty)
+    if rows_at.size == 0:
+        return _empty(ISSUE_COLUMNS)
+    sub = spans.iloc[rows_at]
+    causes = dict(zip(ts.traces["trace_id"].tolist(), ts.traces["error_cause"].tolist()))
+    trace_status = dict(zip(ts.traces["trace_id"].tolist(), ts.traces["status"].tolist()))
+    names = ("trace_id", "span_id", "parent_id", "name", "span_type", "error_type", "error_message", "http_status",
+             "model", "prompt_name", "prompt_version", "session_id")  # fmt: skip
+    columns = {c: sub[c].astype(object).where(sub[c].notna(), None).tolist() for c in names}
+    flags = zip(origin[rows_at].tolist(), invalid[rows_at].tolist(), empty[rows_at].tolist())
 
-    rows: list[dict[str, Any]] = []
-    roots: list[tuple[int, dict[str, Any]]] = []
-    for idx in spans.index[origin | invalid | empty]:
-        span = spans.loc[idx]
-        base = {
-            "trace_id": span["trace_id"], "span_id": span["span_id"], "span_name": span["name"],
-            "span_type": span["span_type"], "error_type": span["error_type"], "error_message": span["error_message"],
-            "http_status": span["http_status"], "prompt_name": span["prompt_name"],
-            "prompt_version": span["prompt_version"], "session_id": span["session_id"],
-        }  # fmt: skip
-        if origin[idx]:
-            cause = causes.get(span["trace_id"]) if span["parent_id"] is None else None
+    out: list[dict[str, Any]] = []
+    roots: list[dict[str, Any]] = []
+    for k, (is_origin, is_invalid, is_empty) in enumerate(flags):
+        base = {c: columns[c][k] for c in names if c not in ("parent_id", "model", "name")}
+        base["span_name"] = columns["name"][k]
+        if is_origin:
+            is_root = columns["parent_id"][k] is None
             category, detail = _classify_error(
-                span["span_type"], span["name"], span["error_type"], span["error_message"], span["http_status"], cause,
-                span["model"],
-            )
+                columns["span_type"][k], columns["name"][k], columns["error_type"][k], columns["error_message"][k],
+                columns["http_status"][k], causes.get(columns["trace_id"][k]) if is_root else None, columns["model"][k],
+            )  # fmt: skip
             row = {**base, "category": category, "detail": detail}
-            if span["parent_id"] is None:
-                roots.append((len(rows), row))
-            rows.append(row)
-        if invalid[idx]:
-            rows.append({**base, "category": "invalid_structured_output", "detail": span["name"],
-                         "error_type": base["error_type"] or "invalid tool-call arguments"})  # fmt: skip
-        if empty[idx]:
-            rows.append({**base, "category": "empty_retrieval", "detail": span["name"], "error_type": None,
-                         "error_message": None})  # fmt: skip
-    # a failed root whose category is already shown by a span below it adds nothing
-    drop = set()
-    for position, row in roots:
-        if any(r is not row and r["trace_id"] == row["trace_id"] and r["category"] == row["category"] for r in rows):
-            drop.add(position)
-    rows = [r for i, r in enumerate(rows) if i not in drop]
-    out = pd.DataFrame(rows, columns=[c for c in ISSUE_COLUMNS if c != "trace_status"])
-    out["trace_status"] = out["trace_id"].map(status_by_trace)
-    out["http_status"] = out["http_status"].astype("Int64")
-    out["prompt_version"] = out["prompt_version"].astype("Int64")
-    return out.loc[:, list(ISSUE_COLUMNS)].reset_index(drop=True)
+            out.append(row)
+            if is_root:
+                roots.append(row)
+        if is_invalid:
+            out.append({**base, "category": "invalid_structured_output", "detail": columns["name"][k],
+                        "error_type": base["error_type"] or "invalid tool-call arguments"})  # fmt: skip
+        if is_empty:
+            out.append({**base, "category": "empty_retrieval", "detail": columns["name"][k], "error_type": None,
+                        "error_message": None})  # fmt: skip
+    if roots:
+        # a failed root whose category a span below it already shows adds nothing
+        root_ids = {id(r) for r in roots}
+        seen: dict[str, set[str]] = {}
+        for row in out:
+            if id(row) not in root_ids:
+                seen.setdefault(row["trace_id"], set()).add(row["category"])
+        drop = {id(r) for r in roots if r["category"] in seen.get(r["trace_id"], ())}
+        out = [r for r in out if id(r) not in drop]
+    frame = pd.DataFrame(out, columns=[c for c in ISSUE_COLUMNS if c != "trace_status"])
+    frame["trace_status"] = [trace_status.get(t) for t in frame["trace_id"]]
+    frame["http_status"] = pd.array(frame["http_status"].tolist(), dtype="Int64")
+    frame["prompt_version"] = pd.array(frame["prompt_version"].tolist(), dtype="Int64")
+    for column in ("trace_id", "span_id", "span_name", "span_type", "category", "detail", "error_type", "error_message",
+                   "trace_status", "prompt_name", "session_id"):  # fmt: skip
+        frame[column] = frame[column].astype(object)
+    return frame.loc[:, list(ISSUE_COLUMNS)].reset_index(drop=True)
 
 
 def failed_traces(ts: TraceSet) -> pd.DataFrame:
@@ -242,20 +274,22 @@ def failed_traces(ts: TraceSet) -> pd.DataFrame:
     if failed.empty:
         return _empty(columns)
     found = issues(ts)
-    by_trace = {k: v for k, v in found.groupby("trace_id", sort=False)} if len(found) else {}
+    by_trace: dict[str, list[tuple[str, str]]] = {}
+    for trace_id, category, detail in zip(found["trace_id"].tolist(), found["category"].tolist(), found["detail"].tolist()):
+        by_trace.setdefault(trace_id, []).append((category, detail))
     categories, details = [], []
-    for trace_id, cause in zip(failed["trace_id"], failed["error_cause"]):
+    for trace_id, cause in zip(failed["trace_id"].tolist(), failed["error_cause"].tolist()):
         mapped = _cause_category(cause)
         seen = by_trace.get(trace_id)
-        if seen is not None and len(seen):
+        if seen:
             if mapped is None:
                 # no recorded cause: the last problem in the trace is the one that ended it
-                mapped = (seen.iloc[-1]["category"], seen.iloc[-1]["detail"])
+                mapped = seen[-1]
             else:
                 # same category seen in the spans: use its detail (the tool, the model, the span) for one row
-                same = seen[seen["category"] == mapped[0]]
-                if len(same):
-                    mapped = (mapped[0], same.iloc[-1]["detail"])
+                same = [problem for problem in seen if problem[0] == mapped[0]]
+                if same:
+                    mapped = (mapped[0], same[-1][1])
         mapped = mapped or ("other", cause or "error")
         categories.append(mapped[0])
         details.append(mapped[1])

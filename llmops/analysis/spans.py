@@ -22,8 +22,8 @@ Span table columns
     status message), ``http_status`` (a model's HTTP error code, e.g. 429), ``is_llm_call`` (the outermost
     model span of a call: LangChain's ``ChatOpenAI`` wrapping the OpenAI client's ``Completions`` is *one*
     call), ``model``, ``input_tokens``/``output_tokens``/``total_tokens`` (on LLM-call rows only, so a sum
-    never counts a call twice), ``invalid_output`` (LLM-call rows whose tool-call arguments are not valid
-    JSON: the structured answer was broken), ``tool_name`` (TOOL rows), ``retrieved_doc_ids`` (tuple, RETRIEVER
+    never counts a call twice), ``invalid_output`` (LLM-call rows whose own output carries tool-call arguments
+    that are not valid JSON: the structured answer was broken), ``tool_name`` (TOOL rows), ``retrieved_doc_ids`` (tuple, RETRIEVER
     rows, first-seen order), ``retrieved_count`` (documents returned, 0 = empty retrieval), ``query``
     (RETRIEVER rows), and the trace's ``prompt_name``, ``prompt_version``, ``session_id``, ``user_id``.
 
@@ -68,6 +68,8 @@ _HTTP_BY_TYPE = {
     "InternalServerError": 500,
 }  # fmt: skip
 _MAX_MESSAGE = 500
+_HEX16 = re.compile(r"[0-9a-f]{16}")
+_DECODED: dict[str, Any] = {}  # decoded short attribute values (span types, model names): they repeat
 _MAX_REQUEST = 300
 
 SPAN_COLUMNS = (
@@ -170,6 +172,18 @@ def _json(value: Any) -> Any:
     return value
 
 
+def _short_text(value: Any) -> str | None:
+    """``_text`` with a cache, for short values that repeat across spans (span type, model name)."""
+    if value is None:
+        return None
+    hit = _DECODED.get(value)
+    if hit is None and isinstance(value, str):
+        hit = _text(value)
+        if len(_DECODED) < 10_000:
+            _DECODED[value] = hit
+    return hit
+
+
 def _text(value: Any) -> str | None:
     value = _json(value)
     if value is None:
@@ -178,13 +192,18 @@ def _text(value: Any) -> str | None:
 
 
 def span_id_hex(value: Any) -> str | None:
-    """A span id as 16 hex digits, from MLflow's JSON (base64 bytes), a hex string or ``0x``-prefixed hex."""
-    if value is None or value == "":
+    """A span id as 16 hex digits, from MLflow's JSON (base64 of 8 bytes), a hex string or ``0x``-prefixed hex."""
+    if not value:
         return None
     text = str(value)
+    if len(text) == 12:  # MLflow's trace JSON: base64 of the 8 id bytes
+        try:
+            return binascii.a2b_base64(text).hex()
+        except (binascii.Error, ValueError):
+            return text
     if text.startswith("0x"):
         return text[2:]
-    if len(text) == 16 and all(c in "0123456789abcdef" for c in text):
+    if _HEX16.fullmatch(text):
         return text
     try:
         return base64.b64decode(text, validate=True).hex()
@@ -243,7 +262,23 @@ def _has_invalid_tool_args(outputs: Any) -> bool:
             outputs = loads(outputs)
         except ValueError:
             return False
-    stack, steps = [outputs], 0
+    if isinstance(outputs, dict) and isinstance(outputs.get("choices"), list):  # OpenAI's chat completion
+        for choice in outputs["choices"]:
+            message = choice.get("message") if isinstance(choice, dict) else None
+            if not isinstance(message, dict):
+                continue
+            if message.get("invalid_tool_calls"):
+                return True
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") if isinstance(call, dict) else None
+                arguments = function.get("arguments") if isinstance(function, dict) else None
+                if isinstance(arguments, str):
+                    try:
+                        loads(arguments)
+                    except ValueError:
+                        return True
+        return False
+    stack, steps = [outputs], 0  # any other shape: look for "arguments" strings and invalid_tool_calls
     while stack and steps < 2000:
         steps += 1
         node = stack.pop()
@@ -348,9 +383,29 @@ class TableBuilder:
     )  # fmt: skip
 
     def __init__(self) -> None:
-        self.s: dict[str, list] = {k: [] for k in self._SPAN_RAW}
-        self.t: dict[str, list] = {k: [] for k in self._TRACE_RAW}
-        self.a: dict[str, list] = {k: [] for k in ASSESSMENT_COLUMNS}
+        # one tuple per span / trace / assessment (one append each); columns are made once, in build()
+        self.span_rows: list[tuple] = []
+        self.trace_rows: list[tuple] = []
+        self.assessment_rows: list[tuple] = []
+        self._model_spans: set[tuple[str, str | None]] = set()  # to recognise a call's inner client span
+
+    @staticmethod
+    def _columns(rows: list[tuple], names: tuple[str, ...]) -> dict[str, list]:
+        if not rows:
+            return {k: [] for k in names}
+        return dict(zip(names, map(list, zip(*rows))))
+
+    @property
+    def s(self) -> dict[str, list]:
+        return self._columns(self.span_rows, self._SPAN_RAW)
+
+    @property
+    def t(self) -> dict[str, list]:
+        return self._columns(self.trace_rows, self._TRACE_RAW)
+
+    @property
+    def a(self) -> dict[str, list]:
+        return self._columns(self.assessment_rows, ASSESSMENT_COLUMNS)
 
     # -- spans ---------------------------------------------------------------------------------------------
 
@@ -374,7 +429,6 @@ class TableBuilder:
         inputs: Any = None,
     ) -> None:
         """One span; the keyword values are MLflow's stored attribute values (JSON-encoded strings)."""
-        s = self.s
         status = _STATUS.get(status, status or "UNSET")
         error_type = error_message = http = None
         if status == "ERROR":
@@ -383,39 +437,21 @@ class TableBuilder:
             if error_message and len(error_message) > _MAX_MESSAGE:
                 error_message = error_message[: _MAX_MESSAGE - 1] + "…"
             http = http_status_of(error_type, error_message)
-        s["trace_id"].append(trace_id)
-        s["span_id"].append(span_id)
-        s["parent_id"].append(parent_id)
-        s["name"].append(name)
-        s["span_type"].append(span_type or "UNKNOWN")
-        s["start_ns"].append(start_ns)
-        s["end_ns"].append(end_ns)
-        s["status"].append(status)
-        s["error_type"].append(error_type)
-        s["error_message"].append(error_message)
-        s["http_status"].append(http)
+        model_name = i = o = t = ids = count = query = None
+        invalid = False
         if span_type in MODEL_SPAN_TYPES:
             i, o, t = _usage(usage)
-            s["model"].append(_text(model))
-            s["input_tokens"].append(i)
-            s["output_tokens"].append(o)
-            s["total_tokens"].append(t)
-            s["invalid_output"].append(_has_invalid_tool_args(outputs))
-        else:
-            s["model"].append(None)
-            s["input_tokens"].append(None)
-            s["output_tokens"].append(None)
-            s["total_tokens"].append(None)
-            s["invalid_output"].append(False)
-        if span_type == "RETRIEVER":
+            model_name = _short_text(model)
+            invalid = _has_invalid_tool_args(outputs)
+        elif span_type == "RETRIEVER":
             ids, count = _documents(doc_ids, outputs)
-            s["retrieved_doc_ids"].append(ids)
-            s["retrieved_count"].append(count if (doc_ids is not None or outputs is not None) else None)
-            s["query"].append(_query(inputs))
-        else:
-            s["retrieved_doc_ids"].append(None)
-            s["retrieved_count"].append(None)
-            s["query"].append(None)
+            if doc_ids is None and outputs is None:
+                count = None
+            query = _query(inputs)
+        self.span_rows.append((
+            trace_id, span_id, parent_id, name, span_type or "UNKNOWN", start_ns, end_ns, status, error_type,
+            error_message, http, model_name, i, o, t, invalid, ids, count, query,
+        ))  # fmt: skip
 
     # -- traces --------------------------------------------------------------------------------------------
 
@@ -437,39 +473,25 @@ class TableBuilder:
         root: dict[str, Any],
     ) -> None:
         """One trace; ``root`` holds the root span's status, error and llmops attributes (stored values)."""
-        t = self.t
         prompt_name, prompt_version = first_prompt(linked_prompts)
-        t["trace_id"].append(trace_id)
-        t["experiment_id"].append(experiment_id)
-        t["name"].append(name)
-        t["start_ms"].append(start_ms)
-        t["duration_ms"].append(duration_ms)
-        t["status"].append(status or "UNKNOWN")
-        t["session_id"].append(session_id or None)
-        t["user_id"].append(user_id or None)
-        t["prompt_name"].append(prompt_name)
-        t["prompt_version"].append(prompt_version)
-        t["trace_input_tokens"].append(usage[0])
-        t["trace_output_tokens"].append(usage[1])
-        t["trace_total_tokens"].append(usage[2])
-        t["cost_usd"].append(_float(cost_usd))
         cause = _text(root.get("error_cause"))
         error_type, error_message = _exception_of(root.get("events")) if root.get("status") == "ERROR" else (None, None)
         if status == "ERROR" and not cause:
             cause = error_type or "error"
-        t["error_cause"].append(cause if status == "ERROR" else None)
         message = error_message or root.get("status_message") or None
-        t["error_message"].append(message[:_MAX_MESSAGE] if (message and status == "ERROR") else None)
-        t["actions_taken"].append(_tuple(root.get("actions_taken")))
-        t["unsupported_citations"].append(_tuple(root.get("unsupported_citations")))
-        t["injection_suspected"].append(_bool(root.get("injection_suspected")))
-        t["request"].append(request[:_MAX_REQUEST] if request else None)
+        self.trace_rows.append((
+            trace_id, experiment_id, name, start_ms, duration_ms, status or "UNKNOWN", session_id or None,
+            user_id or None, prompt_name, prompt_version, usage[0], usage[1], usage[2], _float(cost_usd),
+            cause if status == "ERROR" else None,
+            message[:_MAX_MESSAGE] if (message and status == "ERROR") else None,
+            _tuple(root.get("actions_taken")), _tuple(root.get("unsupported_citations")),
+            _bool(root.get("injection_suspected")), request[:_MAX_REQUEST] if request else None,
+        ))  # fmt: skip
 
     # -- assessments ---------------------------------------------------------------------------------------
 
     def add_assessment(self, trace_id: str, a: dict[str, Any]) -> None:
         """One assessment in MLflow's dictionary form (``Assessment.to_dictionary()``)."""
-        col = self.a
         if "feedback" in a and a.get("feedback") is not None:
             kind, body = "feedback", a.get("feedback") or {}
         elif "expectation" in a and a.get("expectation") is not None:
@@ -481,20 +503,62 @@ class TableBuilder:
             value = _json((body.get("serialized_value") or {}).get("value"))
         error = body.get("error")
         source = a.get("source") or {}
-        col["trace_id"].append(trace_id)
-        col["assessment_id"].append(a.get("assessment_id"))
-        col["name"].append(a.get("assessment_name") or a.get("name"))
-        col["kind"].append(kind)
-        col["value"].append(value)
-        col["source_type"].append(source.get("source_type"))
-        col["source_id"].append(source.get("source_id"))
-        col["span_id"].append(a.get("span_id"))
-        col["rationale"].append(a.get("rationale"))
-        col["error"].append((error.get("error_message") or error.get("error_code")) if isinstance(error, dict) else error)
-        col["valid"].append(a.get("valid", True))
-        col["created"].append(iso_to_ms(a.get("create_time")) if not isinstance(a.get("create_time"), (int, float)) else int(a["create_time"]))
+        created = a.get("create_time")
+        self.assessment_rows.append((
+            trace_id, a.get("assessment_id"), a.get("assessment_name") or a.get("name"), kind, value,
+            source.get("source_type"), source.get("source_id"), a.get("span_id"), a.get("rationale"),
+            (error.get("error_message") or error.get("error_code")) if isinstance(error, dict) else error,
+            a.get("valid", True), int(created) if isinstance(created, (int, float)) else iso_to_ms(created),
+        ))  # fmt: skip
 
     # -- MLflow trace dictionaries (files, Trace.to_dict()) --------------------------------------------------
+
+    def add_span_dict(
+        self,
+        trace_id: str,
+        sp: dict[str, Any],
+        *,
+        span_id: str | None = None,
+        parent_id: str | None = None,
+        span_type: str | None = None,
+        known: bool = False,
+    ) -> dict[str, Any] | None:
+        """One span in MLflow's dictionary form (``Span.to_dict()``: a trace file's spans, the ``content``
+        of the store's spans table). With ``known``, ids and type come from the caller (the store's indexed
+        columns). Returns the root facts when the span is the root, else None."""
+        attrs = sp.get("attributes") or {}
+        if not known:
+            span_type = _short_text(attrs.get("mlflow.spanType")) or "UNKNOWN"
+            span_id = span_id_hex(sp.get("span_id"))
+            parent_id = span_id_hex(sp.get("parent_span_id"))
+        status = sp.get("status") or {}
+        code = _STATUS.get(status.get("code"), "UNSET")
+        model_type = span_type in MODEL_SPAN_TYPES
+        retriever = span_type == "RETRIEVER"
+        # an LLM call's inner client span only lends its usage and model; the call's own outputs are judged
+        inner_call = False
+        if model_type:
+            inner_call = parent_id is not None and (trace_id, parent_id) in self._model_spans
+            self._model_spans.add((trace_id, span_id))
+        self.add_span(
+            trace_id, span_id, parent_id, sp.get("name") or "", span_type or "UNKNOWN", code,
+            sp.get("start_time_unix_nano"), sp.get("end_time_unix_nano"),
+            status_message=status.get("message"),
+            events=sp.get("events") if code == "ERROR" else None,
+            usage=attrs.get("mlflow.chat.tokenUsage") if model_type else None,
+            model=(attrs.get("mlflow.llm.model") or attrs.get("model")) if model_type else None,
+            outputs=attrs.get("mlflow.spanOutputs") if ((model_type and not inner_call) or retriever) else None,
+            doc_ids=attrs.get("retrieval.doc_ids") if retriever else None,
+            inputs=attrs.get("mlflow.spanInputs") if retriever else None,
+        )  # fmt: skip
+        if parent_id is not None:
+            return None
+        return {
+            "status": code, "status_message": status.get("message"), "events": sp.get("events"),
+            "error_cause": attrs.get("llmops.error_cause"), "actions_taken": attrs.get("llmops.actions_taken"),
+            "unsupported_citations": attrs.get("llmops.unsupported_citations"),
+            "injection_suspected": attrs.get("llmops.injection_suspected"),
+        }  # fmt: skip
 
     def add_trace_dict(self, d: dict[str, Any]) -> None:
         """A trace in MLflow's dictionary form (one line of a trace file)."""
@@ -503,32 +567,11 @@ class TableBuilder:
         tags = info.get("tags") or {}
         meta = info.get("trace_metadata") or {}
         root: dict[str, Any] = {}
+        add_span_dict = self.add_span_dict
         for sp in d["data"]["spans"]:
-            attrs = sp.get("attributes") or {}
-            span_type = _text(attrs.get("mlflow.spanType")) or "UNKNOWN"
-            status = sp.get("status") or {}
-            code = _STATUS.get(status.get("code"), "UNSET")
-            parent = span_id_hex(sp.get("parent_span_id"))
-            model_type = span_type in MODEL_SPAN_TYPES
-            retriever = span_type == "RETRIEVER"
-            self.add_span(
-                trace_id, span_id_hex(sp.get("span_id")), parent, sp.get("name") or "", span_type, code,
-                sp.get("start_time_unix_nano"), sp.get("end_time_unix_nano"),
-                status_message=status.get("message"),
-                events=sp.get("events") if code == "ERROR" else None,
-                usage=attrs.get("mlflow.chat.tokenUsage") if model_type else None,
-                model=(attrs.get("mlflow.llm.model") or attrs.get("model")) if model_type else None,
-                outputs=attrs.get("mlflow.spanOutputs") if (model_type or retriever) else None,
-                doc_ids=attrs.get("retrieval.doc_ids") if retriever else None,
-                inputs=attrs.get("mlflow.spanInputs") if retriever else None,
-            )  # fmt: skip
-            if parent is None:
-                root = {
-                    "status": code, "status_message": status.get("message"), "events": sp.get("events"),
-                    "error_cause": attrs.get("llmops.error_cause"), "actions_taken": attrs.get("llmops.actions_taken"),
-                    "unsupported_citations": attrs.get("llmops.unsupported_citations"),
-                    "injection_suspected": attrs.get("llmops.injection_suspected"),
-                }  # fmt: skip
+            found = add_span_dict(trace_id, sp)
+            if found is not None:
+                root = found
         location = info.get("trace_location") or {}
         experiment_id = (location.get("mlflow_experiment") or {}).get("experiment_id")
         duration = info.get("execution_duration_ms")
@@ -559,152 +602,234 @@ class TableBuilder:
 
 
 def build_trace_set(builder: TableBuilder, source: str, problems: list[LineProblem]) -> TraceSet:
+    """The DataFrames of a filled builder. Tree relations (parent row, depth, LLM calls, self time) are
+    computed on integer row positions with numpy, not string keys: 80,000 spans take well under a second."""
     import numpy as np
     import pandas as pd
 
     s = builder.s
+    n = len(s["trace_id"])
+    start = np.array([v if v is not None else np.nan for v in s["start_ns"]], dtype="float64")
+    end = np.array([v if v is not None else np.nan for v in s["end_ns"]], dtype="float64")
+    trace_ids = _object_array(s["trace_id"])
+    span_ids = _object_array([v if v is not None else "" for v in s["span_id"]])
+    # stable order: trace id, start time, span id (integer keys: sorting Python strings is slow)
+    if n:
+        trace_rank = pd.factorize(trace_ids, sort=True)[0]
+        order = np.lexsort((_span_rank(span_ids), np.nan_to_num(start, nan=np.inf), trace_rank))
+    else:
+        order = np.arange(0)
+
+    def col(name: str, dtype: Any = object) -> Any:
+        values = s[name]
+        return np.array(values, dtype=dtype)[order] if dtype is not object else _object_array(values)[order]
+
+    trace_ids, span_ids = trace_ids[order], span_ids[order]
+    parent_ids = col("parent_id")
+    start, end = start[order], end[order]
+    span_type = col("span_type")
+
+    # parent row of each span (-1: root or parent not in the set)
+    trace_codes, trace_uniques = pd.factorize(trace_ids)
+    parent = _parent_rows(trace_codes, span_ids, parent_ids)
+    has_parent = parent >= 0
+
+    depth = np.zeros(n, dtype=np.int64)
+    cursor = parent.copy()
+    for _ in range(64):  # cycles (corrupt data) stop at 64
+        live = cursor >= 0
+        if not live.any():
+            break
+        depth += live
+        cursor = np.where(live, parent[np.where(live, cursor, 0)], -1)
+
+    is_model = np.isin(span_type, list(MODEL_SPAN_TYPES))
+    parent_is_model = np.zeros(n, dtype=bool)
+    parent_is_model[has_parent] = is_model[parent[has_parent]]
+    is_call = is_model & ~parent_is_model
+
+    model = col("model")
+    tokens = {k: np.array([v if v is not None else np.nan for v in s[k]], dtype="float64")[order]
+              for k in ("input_tokens", "output_tokens", "total_tokens")}  # fmt: skip
+    invalid = np.array(s["invalid_output"], dtype=bool)[order] if n else np.zeros(0, dtype=bool)
+    # a call's usage, model and validity may sit on its inner span (OpenAI's client span under LangChain's)
+    inner = np.flatnonzero(is_model & ~is_call & has_parent)
+    for i in inner[::-1].tolist():  # reversed: the first inner span wins
+        p = int(parent[i])
+        while p >= 0 and not is_call[p]:
+            p = int(parent[p])
+        if p < 0:
+            continue
+        if model[p] is None and model[i] is not None:
+            model[p] = model[i]
+        for values in tokens.values():
+            if values[p] != values[p] and values[i] == values[i]:
+                values[p] = values[i]
+        invalid[p] = invalid[p] or invalid[i]
+    for values in tokens.values():
+        values[~is_call] = np.nan
+    invalid &= is_call
+    tokens = {k: pd.array(np.where(np.isnan(v), 0, v).astype("int64"), dtype="Int64") for k, v in tokens.items()} | {
+        f"_{k}_missing": np.isnan(v) for k, v in tokens.items()
+    }
+    for k in ("input_tokens", "output_tokens", "total_tokens"):
+        tokens[k][tokens.pop(f"_{k}_missing")] = pd.NA
+
+    duration = (end - start) / 1e6
+    # self time: duration minus the union of the children's intervals (parallel children are not subtracted
+    # twice), each child clipped to its parent
+    covered = np.zeros(n, dtype="float64")
+    kids = np.flatnonzero(has_parent & ~np.isnan(start) & ~np.isnan(end))
+    if kids.size:
+        kp = parent[kids]
+        ks = np.maximum(start[kids], start[kp])
+        ke = np.minimum(end[kids], end[kp])
+        frame = pd.DataFrame({"p": kp, "s": ks, "e": ke}).dropna().sort_values(["p", "s"], kind="mergesort")
+        running = frame.groupby("p", sort=False)["e"].cummax()
+        previous = running.groupby(frame["p"], sort=False).shift(1).fillna(-np.inf)
+        part = (frame["e"] - np.maximum(frame["s"], previous)).clip(lower=0)
+        sums = part.groupby(frame["p"], sort=False).sum()
+        covered[sums.index.to_numpy()] = sums.to_numpy()
+    self_ms = np.clip(duration - covered / 1e6, 0, None)
+
+    trace_start = pd.Series(start).groupby(trace_codes).transform("min").to_numpy() if n else start
+
+    def text(values: Any) -> Any:  # object dtype on every pandas version (pandas 3 would infer arrow strings)
+        return pd.Series(values, dtype=object)
+
     spans = pd.DataFrame(
         {
-            "trace_id": pd.Series(s["trace_id"], dtype=object),
-            "span_id": pd.Series(s["span_id"], dtype=object),
-            "parent_id": pd.Series(s["parent_id"], dtype=object),
-            "name": pd.Series(s["name"], dtype=object),
-            "span_type": pd.Series(s["span_type"], dtype=object),
-            "start_ns": pd.Series(s["start_ns"], dtype="Int64"),
-            "end_ns": pd.Series(s["end_ns"], dtype="Int64"),
-            "status": pd.Series(s["status"], dtype=object),
-            "error_type": pd.Series(s["error_type"], dtype=object),
-            "error_message": pd.Series(s["error_message"], dtype=object),
-            "http_status": pd.Series(s["http_status"], dtype="Int64"),
-            "model": pd.Series(s["model"], dtype=object),
-            "input_tokens": pd.Series(s["input_tokens"], dtype="Int64"),
-            "output_tokens": pd.Series(s["output_tokens"], dtype="Int64"),
-            "total_tokens": pd.Series(s["total_tokens"], dtype="Int64"),
-            "invalid_output": pd.Series(s["invalid_output"], dtype=bool),
-            "retrieved_doc_ids": pd.Series(s["retrieved_doc_ids"], dtype=object),
-            "retrieved_count": pd.Series(s["retrieved_count"], dtype="Int64"),
-            "query": pd.Series(s["query"], dtype=object),
+            "trace_id": text(trace_ids), "span_id": text(span_ids), "parent_id": text(parent_ids),
+            "name": text(col("name")), "span_type": text(span_type), "depth": depth,
+            "start_time": pd.to_datetime(start, unit="ns", utc=True).astype("datetime64[ns, UTC]"),
+            "start_ns": pd.array(col("start_ns"), dtype="Int64"), "end_ns": pd.array(col("end_ns"), dtype="Int64"),
+            "offset_ms": (start - trace_start) / 1e6, "duration_ms": duration, "self_ms": self_ms,
+            "status": text(col("status")), "error_type": text(col("error_type")),
+            "error_message": text(col("error_message")), "http_status": pd.array(col("http_status"), dtype="Int64"),
+            "is_llm_call": is_call, "model": text(model), **tokens, "invalid_output": invalid,
+            "tool_name": text(np.where(span_type == "TOOL", col("name"), None)),
+            "retrieved_doc_ids": text(col("retrieved_doc_ids")),
+            "retrieved_count": pd.array(col("retrieved_count"), dtype="Int64"), "query": text(col("query")),
         }
-    )
-    spans = spans.sort_values(["trace_id", "start_ns", "span_id"], kind="mergesort", na_position="last").reset_index(drop=True)
-    start = spans["start_ns"].astype("float64")
-    end = spans["end_ns"].astype("float64")
-    spans["duration_ms"] = (end - start) / 1e6
+    )  # fmt: skip
 
-    key = spans["trace_id"] + ":" + spans["span_id"].fillna("")
-    parent_key = (spans["trace_id"] + ":" + spans["parent_id"]).where(spans["parent_id"].notna())
-    type_by_key = pd.Series(spans["span_type"].to_numpy(), index=key.to_numpy())
-    type_by_key = type_by_key[~type_by_key.index.duplicated()]
-    parent_by_key = pd.Series(parent_key.to_numpy(), index=key.to_numpy())
-    parent_by_key = parent_by_key[~parent_by_key.index.duplicated()]
-
-    # depth: follow parents up (a handful of vectorised steps; cycles are cut at 64)
-    depth = np.zeros(len(spans), dtype=np.int64)
-    cursor = parent_key
-    for _ in range(64):
-        present = cursor.notna() & cursor.isin(parent_by_key.index)
-        if not present.any():
-            break
-        depth += present.to_numpy()
-        cursor = cursor.where(present).map(parent_by_key)
-    spans["depth"] = depth
-
-    # an LLM call is a model span whose parent is not a model span
-    is_model = spans["span_type"].isin(MODEL_SPAN_TYPES)
-    parent_type = parent_key.map(type_by_key)
-    is_call = is_model & ~parent_type.isin(MODEL_SPAN_TYPES)
-    spans["is_llm_call"] = is_call.to_numpy()
-
-    # a call's usage, model and validity may be recorded on its inner span (OpenAI's under LangChain's)
-    inner = spans[is_model & ~is_call].assign(parent_key=parent_key[is_model & ~is_call])
-    if not inner.empty:
-        firsts = inner.groupby("parent_key", sort=False).agg(
-            model=("model", "first"), input_tokens=("input_tokens", "first"), output_tokens=("output_tokens", "first"),
-            total_tokens=("total_tokens", "first"), invalid_output=("invalid_output", "max"),
-        )  # fmt: skip
-        call_keys = key[is_call]
-        for column in ("model", "input_tokens", "output_tokens", "total_tokens"):
-            filled = call_keys.map(firsts[column])
-            spans.loc[is_call, column] = spans.loc[is_call, column].where(spans.loc[is_call, column].notna(), filled)
-        spans.loc[is_call, "invalid_output"] = spans.loc[is_call, "invalid_output"] | call_keys.map(firsts["invalid_output"]).fillna(False).astype(bool)
-    for column in ("input_tokens", "output_tokens", "total_tokens"):
-        spans.loc[~is_call, column] = pd.NA
-    spans.loc[~is_call, "invalid_output"] = False
-    spans["invalid_output"] = spans["invalid_output"].astype(bool)
-    spans["tool_name"] = spans["name"].where(spans["span_type"] == "TOOL", None)
-
-    # self time: duration minus the union of the children's intervals (parallel children are not double
-    # subtracted), children clipped to their parent
-    spans["self_ms"] = spans["duration_ms"]
-    has_parent = parent_key.notna() & parent_key.isin(parent_by_key.index)
-    if has_parent.any():
-        starts = pd.Series(start.to_numpy(), index=key.to_numpy())
-        starts = starts[~starts.index.duplicated()]
-        ends = pd.Series(end.to_numpy(), index=key.to_numpy())
-        ends = ends[~ends.index.duplicated()]
-        kids = pd.DataFrame({"parent": parent_key[has_parent], "start": start[has_parent], "end": end[has_parent]})
-        kids["start"] = np.maximum(kids["start"], kids["parent"].map(starts))
-        kids["end"] = np.minimum(kids["end"], kids["parent"].map(ends))
-        kids = kids.dropna().sort_values(["parent", "start"], kind="mergesort")
-        running = kids.groupby("parent", sort=False)["end"].cummax()
-        previous_end = running.groupby(kids["parent"], sort=False).shift(1)
-        covered = (kids["end"] - np.maximum(kids["start"], previous_end.fillna(-np.inf))).clip(lower=0)
-        covered_by_parent = covered.groupby(kids["parent"], sort=False).sum() / 1e6
-        spans["self_ms"] = (spans["duration_ms"] - key.map(covered_by_parent).fillna(0.0)).clip(lower=0)
-
-    trace_start = start.groupby(spans["trace_id"]).transform("min")
-    spans["offset_ms"] = (start - trace_start) / 1e6
-    spans["start_time"] = pd.to_datetime(spans["start_ns"].astype("float64"), unit="ns", utc=True).astype("datetime64[ns, UTC]")
-
-    traces = _build_traces(builder, spans)
-    by_trace = traces.set_index("trace_id")
+    traces = _build_traces(builder, spans, trace_codes, trace_uniques, is_call)
+    # the trace's prompt, session and user on every span, through integer positions
+    row_of_code = pd.Index(traces["trace_id"].to_numpy(dtype=object), dtype=object).get_indexer(trace_uniques)
+    span_rows = row_of_code[trace_codes] if n else np.zeros(0, dtype=np.int64)
+    known = span_rows >= 0
     for column in ("prompt_name", "prompt_version", "session_id", "user_id"):
-        spans[column] = spans["trace_id"].map(by_trace[column]) if len(by_trace) else None
-    spans["prompt_version"] = spans["prompt_version"].astype("Int64")
+        values = _object_array(traces[column].astype(object).where(traces[column].notna(), None).tolist() + [None])
+        spans[column] = pd.Series(values[np.where(known, span_rows, -1)], dtype=object)
+    spans["prompt_version"] = pd.array(spans["prompt_version"].tolist(), dtype="Int64")
     spans = spans.loc[:, list(SPAN_COLUMNS)]
 
     a = builder.a
-    assessments = pd.DataFrame({k: pd.Series(a[k], dtype=object) for k in ASSESSMENT_COLUMNS})
+    assessments = pd.DataFrame({k: pd.Series(_object_array(a[k]), dtype=object) for k in ASSESSMENT_COLUMNS})
     assessments["created"] = pd.to_datetime(pd.Series(a["created"], dtype="float64"), unit="ms", utc=True).astype("datetime64[ns, UTC]")
     assessments = assessments.sort_values(["trace_id", "created", "assessment_id"], kind="mergesort").reset_index(drop=True)
     return TraceSet(spans=spans, traces=traces, assessments=assessments, source=source, problems=problems)
 
 
-def _build_traces(builder: TableBuilder, spans: pd.DataFrame) -> pd.DataFrame:
+def _span_rank(span_ids: Any) -> Any:
+    """Integers ordered like the span ids: the ids' value for 16-hex-digit ids, else their sorted codes."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        return np.array([int(v, 16) for v in span_ids.tolist()], dtype=np.uint64)
+    except (ValueError, TypeError, OverflowError):
+        return pd.factorize(span_ids, sort=True)[0]
+
+
+def _parent_rows(trace_codes: Any, span_ids: Any, parent_ids: Any) -> Any:
+    """Row of each span's parent (-1 for a root or a parent missing from the set), by integer keys:
+    (trace code, id code) pairs folded into one int64 and matched with a hash index."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(span_ids)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    id_codes, uniques = pd.factorize(np.concatenate([span_ids, parent_ids]), use_na_sentinel=True)
+    width = len(uniques) + 1
+    own = trace_codes.astype(np.int64) * width + id_codes[:n]
+    wanted = id_codes[n:]
+    keys = np.where(wanted >= 0, trace_codes.astype(np.int64) * width + wanted, -1)
+    index = pd.Index(own)
+    if not index.is_unique:  # repeated span ids in a trace (damaged data): the first one is the parent
+        first = ~pd.Index(own).duplicated()
+        rows = np.flatnonzero(first)
+        found = pd.Index(own[first]).get_indexer(keys)
+        return np.where((found >= 0) & (keys >= 0), rows[np.maximum(found, 0)], -1)
+    found = index.get_indexer(keys)
+    return np.where(keys >= 0, found, -1).astype(np.int64)
+
+
+def _object_array(values: list[Any]) -> Any:
+    """A 1-d object array of ``values`` (tuples stay elements, not rows)."""
+    import numpy as np
+
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _build_traces(builder: TableBuilder, spans: pd.DataFrame, trace_codes: Any, trace_uniques: Any, is_call: Any) -> pd.DataFrame:
+    import numpy as np
     import pandas as pd
 
     t = builder.t
-    traces = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in t.items()})
+    traces = pd.DataFrame({k: pd.Series(_object_array(v), dtype=object) for k, v in t.items()})
     for column in ("start_ms", "prompt_version", "trace_input_tokens", "trace_output_tokens", "trace_total_tokens"):
-        traces[column] = pd.to_numeric(traces[column], errors="coerce").astype("Int64")
+        traces[column] = pd.array(pd.to_numeric(traces[column], errors="coerce"), dtype="Int64")
     traces["duration_ms"] = pd.to_numeric(traces["duration_ms"], errors="coerce").astype("float64")
     traces["cost_usd"] = pd.to_numeric(traces["cost_usd"], errors="coerce").astype("float64")
-    traces = traces.drop_duplicates("trace_id", keep="first")
+    traces = traces.drop_duplicates("trace_id", keep="first").reset_index(drop=True)
 
-    grouped = spans.groupby("trace_id", sort=False)
-    calls = spans[spans["is_llm_call"]].groupby("trace_id", sort=False)
-    tools = spans[spans["span_type"] == "TOOL"].groupby("trace_id", sort=False)
-    counts = pd.DataFrame(
-        {
-            "spans": grouped.size(),
-            "error_spans": grouped["status"].agg(lambda s: int((s == "ERROR").sum())) if len(spans) else pd.Series(dtype="int64"),
-            "llm_calls": calls.size(),
-            "span_input_tokens": calls["input_tokens"].sum(min_count=1),
-            "span_output_tokens": calls["output_tokens"].sum(min_count=1),
-            "span_total_tokens": calls["total_tokens"].sum(min_count=1),
-            "tool_calls": tools.size(),
-            "tool_errors": tools["status"].agg(lambda s: int((s == "ERROR").sum())) if len(spans) else pd.Series(dtype="int64"),
-        }
-    )
-    retrieved = spans[spans["span_type"] == "RETRIEVER"].groupby("trace_id", sort=False)["retrieved_doc_ids"].agg(_merge_ids)
-    ids = traces["trace_id"]
-    for column in ("spans", "error_spans", "llm_calls", "tool_calls", "tool_errors"):
-        traces[column] = ids.map(counts[column]).fillna(0).astype("int64") if len(counts) else 0
+    # per-trace counts from the spans, on the integer trace codes
+    n_traces = len(trace_uniques)
+
+    def per_trace(mask: Any = None, values: Any = None) -> Any:
+        weights = None if values is None else values
+        if mask is not None:
+            codes = trace_codes[mask]
+            weights = None if weights is None else weights[mask]
+        else:
+            codes = trace_codes
+        return np.bincount(codes, weights=weights, minlength=n_traces) if n_traces else np.zeros(0)
+
+    status = spans["status"].to_numpy()
+    span_type = spans["span_type"].to_numpy()
+    tool = span_type == "TOOL"
+    counts = {
+        "spans": per_trace(),
+        "error_spans": per_trace(status == "ERROR"),
+        "llm_calls": per_trace(is_call),
+        "tool_calls": per_trace(tool),
+        "tool_errors": per_trace(tool & (status == "ERROR")),
+    }
+    code_of = pd.Index(_object_array(list(trace_uniques)), dtype=object).get_indexer(traces["trace_id"].to_numpy(dtype=object))
+    present = code_of >= 0
+    codes = np.where(present, code_of, 0)
+    for column, values in counts.items():
+        traces[column] = np.where(present, values[codes] if n_traces else 0, 0).astype("int64")
     for kind in ("input", "output", "total"):
-        from_spans = ids.map(counts[f"span_{kind}_tokens"]) if len(counts) else pd.Series(pd.NA, index=traces.index)
-        traces[f"{kind}_tokens"] = pd.to_numeric(from_spans, errors="coerce").astype("Int64").fillna(traces[f"trace_{kind}_tokens"])
-    traces["retrieved_doc_ids"] = ids.map(retrieved) if len(retrieved) else None
-    traces["retrieved_doc_ids"] = traces["retrieved_doc_ids"].apply(lambda v: v if isinstance(v, tuple) else ())
+        column = spans[f"{kind}_tokens"]
+        have = column.notna().to_numpy()
+        sums = per_trace(have, column.fillna(0).to_numpy(dtype="float64"))
+        seen = per_trace(have)
+        from_spans = np.where(present & (seen[codes] > 0 if n_traces else False), sums[codes] if n_traces else 0, np.nan)
+        traces[f"{kind}_tokens"] = pd.array(
+            [int(v) if v == v else (int(f) if f is not pd.NA else pd.NA) for v, f in zip(from_spans, traces[f"trace_{kind}_tokens"])],
+            dtype="Int64",
+        )
+    retrievers = spans[span_type == "RETRIEVER"]
+    merged: dict[str, tuple[str, ...]] = {}
+    for trace_id, ids in zip(retrievers["trace_id"].tolist(), retrievers["retrieved_doc_ids"].tolist()):
+        if ids:
+            merged[trace_id] = tuple(dict.fromkeys((*merged.get(trace_id, ()), *ids)))
+    traces["retrieved_doc_ids"] = _object_array([merged.get(i, ()) for i in traces["trace_id"]])
     traces["start_time"] = pd.to_datetime(traces["start_ms"].astype("float64"), unit="ms", utc=True).astype("datetime64[ns, UTC]")
     traces = traces.sort_values(["start_ms", "trace_id"], kind="mergesort", na_position="last").reset_index(drop=True)
     return traces.loc[:, list(TRACE_COLUMNS)]
@@ -736,7 +861,7 @@ def load_file(path: Path | str) -> TraceSet:
             problems.append(item)
             continue
         try:
-            builder_mark = len(builder.s["trace_id"]), len(builder.t["trace_id"]), len(builder.a["trace_id"])
+            builder_mark = len(builder.span_rows), len(builder.trace_rows), len(builder.assessment_rows)
             builder.add_trace_dict(item)
             count += 1
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -748,9 +873,9 @@ def load_file(path: Path | str) -> TraceSet:
 
 
 def _rollback(builder: TableBuilder, mark: tuple[int, int, int]) -> None:
-    for columns, size in ((builder.s, mark[0]), (builder.t, mark[1]), (builder.a, mark[2])):
-        for values in columns.values():
-            del values[size:]
+    del builder.span_rows[mark[0] :]
+    del builder.trace_rows[mark[1] :]
+    del builder.assessment_rows[mark[2] :]
 
 
 def load_traces(traces: Iterable[Any], source: str = "memory") -> TraceSet:

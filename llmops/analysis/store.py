@@ -13,37 +13,31 @@ The connection is read-only. The SQL matches MLflow 3.17's schema; when the quer
 from __future__ import annotations
 
 import logging
+import queue
 import sqlite3
+import threading
 from typing import Any
 
+from llmops.analysis.io import loads
 from llmops.analysis.spans import TableBuilder
 
 _logger = logging.getLogger(__name__)
 
-# Per span: indexed columns, then only what the analysis needs from the JSON content.
-_SPANS_SQL = """
-SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.type, s.status,
-       s.start_time_unix_nano, s.end_time_unix_nano,
-       CASE WHEN s.status = 'ERROR' OR s.parent_span_id IS NULL
-            THEN json_extract(s.content, '$.status.message') END,
-       CASE WHEN s.status = 'ERROR' OR s.parent_span_id IS NULL THEN json_extract(s.content, '$.events') END,
-       CASE WHEN s.type IN ('CHAT_MODEL', 'LLM')
-            THEN json_extract(s.content, '$.attributes."mlflow.chat.tokenUsage"') END,
-       CASE WHEN s.type IN ('CHAT_MODEL', 'LLM')
-            THEN coalesce(CASE WHEN s.model_name IS NOT NULL THEN json_quote(s.model_name) END, json_extract(s.content, '$.attributes."mlflow.llm.model"'),
-                          json_extract(s.content, '$.attributes.model')) END,
-       CASE WHEN s.type IN ('CHAT_MODEL', 'LLM', 'RETRIEVER')
-            THEN json_extract(s.content, '$.attributes."mlflow.spanOutputs"') END,
-       CASE WHEN s.type = 'RETRIEVER' THEN json_extract(s.content, '$.attributes."retrieval.doc_ids"') END,
-       CASE WHEN s.type = 'RETRIEVER' THEN json_extract(s.content, '$.attributes."mlflow.spanInputs"') END,
-       CASE WHEN s.parent_span_id IS NULL THEN json_extract(s.content, '$.attributes."llmops.error_cause"') END,
-       CASE WHEN s.parent_span_id IS NULL THEN json_extract(s.content, '$.attributes."llmops.actions_taken"') END,
-       CASE WHEN s.parent_span_id IS NULL
-            THEN json_extract(s.content, '$.attributes."llmops.unsupported_citations"') END,
-       CASE WHEN s.parent_span_id IS NULL
-            THEN json_extract(s.content, '$.attributes."llmops.injection_suspected"') END
-FROM spans s JOIN {selection} USING (trace_id)
-"""
+# Per span: the indexed columns and, for the spans the analysis reads more of (roots, errors, model calls,
+# retrievers), the JSON content as bytes. orjson parses it faster than SQLite's json_extract, and the query
+# runs in a thread that overlaps with the parsing (SQLite releases the GIL).
+# The inner client span of an LLM call (OpenAI's ``Completions`` under LangChain's ``ChatOpenAI``) repeats
+# the call: only its usage and model are read, by SQLite, in the reader thread.
+_INNER = "(s.type IN ('CHAT_MODEL', 'LLM') AND p.type IN ('CHAT_MODEL', 'LLM'))"
+_SPANS_SQL = (
+    "SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.type, s.status, s.start_time_unix_nano, "
+    "s.end_time_unix_nano, "
+    f"CASE WHEN s.status = 'ERROR' OR (s.type IN ('CHAT_MODEL', 'LLM') AND NOT {_INNER}) "
+    "OR s.parent_span_id IS NULL OR s.type = 'RETRIEVER' THEN CAST(s.content AS BLOB) END, "
+    f"CASE WHEN {_INNER} AND s.status != 'ERROR' THEN json_extract(s.content, "
+    "'$.attributes.\"mlflow.chat.tokenUsage\"', '$.attributes.\"mlflow.llm.model\"', '$.attributes.model') END "
+    "FROM spans s LEFT JOIN spans p ON p.trace_id = s.trace_id AND p.span_id = s.parent_span_id {where}"
+)
 
 _TRACES_SQL = """
 SELECT t.request_id, t.experiment_id, t.trace_name, t.timestamp_ms, t.execution_time_ms, t.status, t.session_id,
@@ -124,7 +118,7 @@ def read_sqlite(
         _logger.warning("llmops analysis: cannot open %s directly (%s); reading through MLflow", db_path, exc)
         return None
     try:
-        return _read(connection, experiment_id, trace_ids, tracking_uri)
+        return _read(connection, db_path, experiment_id, trace_ids, tracking_uri)
     except sqlite3.Error as exc:
         if strict:
             raise
@@ -134,7 +128,40 @@ def read_sqlite(
         connection.close()
 
 
-def _read(connection: sqlite3.Connection, experiment_id: str, trace_ids: list[str] | None, tracking_uri: str) -> TableBuilder:
+def _span_rows(db_path: str, sql: str, params: tuple, trace_ids: list[str] | None, out: queue.Queue) -> None:
+    """Producer thread: run the span query on its own connection and hand rows over in chunks. SQLite
+    releases the GIL while it reads and parses, so this overlaps with the row processing in the caller."""
+    connection = None
+    try:
+        connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        if trace_ids is not None:
+            connection.execute("CREATE TEMP TABLE sel (trace_id TEXT PRIMARY KEY)")
+            connection.executemany("INSERT OR IGNORE INTO sel VALUES (?)", ((i,) for i in trace_ids))
+        cursor = connection.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(4000)
+            out.put(rows)
+            if not rows:
+                break
+    except BaseException as exc:  # handed to the caller, which re-raises it
+        out.put(exc)
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+def _read(connection: sqlite3.Connection, db_path: str, experiment_id: str, trace_ids: list[str] | None, tracking_uri: str) -> TableBuilder:
+    if trace_ids is None:
+        where, params = "WHERE s.experiment_id = ?", (int(experiment_id),)
+    else:
+        where, params = "WHERE s.trace_id IN (SELECT trace_id FROM sel)", ()
+    chunks: queue.Queue = queue.Queue(maxsize=8)
+    producer = threading.Thread(
+        target=_span_rows, args=(db_path, _SPANS_SQL.format(where=where), params, trace_ids, chunks),
+        name="llmops-span-reader", daemon=True,
+    )  # fmt: skip
+    producer.start()
+
     connection.execute("CREATE TEMP TABLE sel (trace_id TEXT PRIMARY KEY)")
     if trace_ids is None:
         connection.execute(
@@ -156,21 +183,30 @@ def _read(connection: sqlite3.Connection, experiment_id: str, trace_ids: list[st
     builder = TableBuilder()
     roots: dict[str, dict[str, Any]] = {}
     with_spans: set[str] = set()
-    add_span = builder.add_span
-    for row in connection.execute(_SPANS_SQL.format(selection=selection)):
-        (trace_id, span_id, parent_id, name, span_type, status, start, end, message, events, usage, model,
-         outputs, doc_ids, inputs, cause, actions, unsupported, injection) = row  # fmt: skip
-        with_spans.add(trace_id)
-        add_span(
-            trace_id, span_id, parent_id, name or "", span_type or "UNKNOWN", status, start, end,
-            status_message=message, events=events, usage=usage, model=model, outputs=outputs,
-            doc_ids=doc_ids, inputs=inputs,
-        )  # fmt: skip
-        if parent_id is None:
-            roots[trace_id] = {
-                "status": status, "status_message": message, "events": events, "error_cause": cause,
-                "actions_taken": actions, "unsupported_citations": unsupported, "injection_suspected": injection,
-            }  # fmt: skip
+    add_span, add_span_dict = builder.add_span, builder.add_span_dict
+    while True:
+        rows = chunks.get()
+        if isinstance(rows, BaseException):
+            producer.join()
+            raise rows
+        if not rows:
+            break
+        for trace_id, span_id, parent_id, name, span_type, status, start, end, content, inner in rows:
+            with_spans.add(trace_id)
+            if content is not None:
+                root = add_span_dict(
+                    trace_id, loads(content), span_id=span_id, parent_id=parent_id, span_type=span_type or "UNKNOWN",
+                    known=True,
+                )  # fmt: skip
+                if root is not None:
+                    roots[trace_id] = root
+            elif inner is not None:
+                usage, model, model_attr = loads(inner)
+                add_span(trace_id, span_id, parent_id, name or "", span_type, status, start, end, usage=usage,
+                         model=model or model_attr)  # fmt: skip
+            else:
+                add_span(trace_id, span_id, parent_id, name or "", span_type or "UNKNOWN", status, start, end)
+    producer.join()
 
     without_spans: list[str] = []
     for (request_id, exp_id, trace_name, timestamp_ms, execution_ms, status, session_id, input_tokens,
