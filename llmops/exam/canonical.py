@@ -32,10 +32,12 @@ SESSION_GAP_MS = 3_600_000
 COMMENT_GAP_MS = 60_000
 _DROP_METADATA = ("mlflow.user", "mlflow.trace.sizeBytes", "mlflow.trace.sizeStats", "mlflow.sourceRun")
 _DROP_TAGS = ("mlflow.artifactLocation",)
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# With LangChain's "-0" message suffix, so that a clean id and a mangled one end the same way.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-\d+)?")
 # A random id the redactor took for a phone number in the recording ("[PHONE]fe-4986-..."): which ids are
 # hit depends on the random draw, so such tokens are replaced whole.
-_MANGLED_ID = re.compile(r"(?:[0-9a-f]|\[PHONE\])(?:[0-9a-f-]|\[PHONE\])*")
+_MASKS = r"\[(?:PHONE|CARD|IBAN|SECRET|EMAIL)\]"
+_MANGLED_ID = re.compile(rf"(?:[0-9a-f]|{_MASKS})(?:[0-9a-f-]|{_MASKS})*")
 _ZERO_ID = "00000000-0000-0000-0000-000000000000"
 _FILE = re.compile(r'File \\?"([^"\\]+)\\?"')
 
@@ -153,12 +155,13 @@ class _Scrubber:
     @staticmethod
     def _mangled(match: re.Match) -> str:
         token = match.group(0)
-        if "[PHONE]" in token and token.count("-") >= 3 and len(token) >= 20:
+        # The redactor may also have eaten the id's hyphens: any id-shaped run around a [PHONE] goes.
+        if "[" in token and "-" in token and len(token) >= 12:
             return _ZERO_ID
         return token
 
     def text(self, value: str) -> str:
-        if "[PHONE]" in value:
+        if "[" in value:
             value = _MANGLED_ID.sub(self._mangled, value)
         value = _UUID.sub(_ZERO_ID, value)
         if "File " in value:

@@ -124,7 +124,8 @@ uv run llmops exam questions traces/{name}/ --lang en     # or --lang fr
 ## 2. Load the traces into MLflow and open the UI
 
 ```bash
-uv run llmops traces import traces/{name}/traces.jsonl --experiment exam --tracking-uri sqlite:///exam.db
+export LLMOPS_TRACKING_URI=sqlite:///exam.db      # a store of its own for the exam
+uv run llmops traces import traces/{name}/traces.jsonl --experiment exam
 uv run mlflow ui --backend-store-uri sqlite:///exam.db --workers 1     # then http://127.0.0.1:5000
 ```
 

@@ -43,7 +43,7 @@ class Scenario:
     redaction_off_comment: str
     missing_doc: str
     missing_doc_comment: str
-    retry_after_s: float = 3.5
+    retry_after_s: float = 3.0
     tool_timeout_s: float = 10.0
     planted: dict = field(default_factory=dict)
 
