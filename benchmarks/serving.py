@@ -152,7 +152,8 @@ def main() -> None:
 
         args.workers = get_settings().churn_serve_workers
 
-    print(f"cores: {os.cpu_count()}   python: {sys.version.split()[0]}   target: p50 <= {TARGET_P50_MS:.0f} ms, 0 errors")
+    target = f"p50 <= {TARGET_P50_MS:.0f} ms with {args.clients} clients, 0 errors"
+    print(f"cores: {os.cpu_count()}   python: {sys.version.split()[0]}   target: {target}")
     payloads = bodies(args.data)
     with tempfile.TemporaryDirectory(prefix="churn-serving-bench-") as tmp:
         server = None if args.url else start_server(args, Path(tmp))

@@ -4,6 +4,11 @@
 - ``churn.train``    training: a scikit-learn pipeline logged as an MLflow run (``train(params) -> run_id``)
 - ``churn.evaluate`` evaluation: a linked run with metrics and charts (``evaluate(run_id) -> run_id``)
 - ``churn.compare``  training runs side by side, best ROC AUC first
+- ``churn.register`` the model registry: ``register(run_id) -> version``, ``promote(to, margin) -> Decision``
+  (the ROC AUC gate), ``rollback() -> version``, ``registry_table() -> rows``
+- ``churn.serve``    MLflow's scoring server: ``serve(alias, port) -> Server`` (``.url``, ``.stop()``, ``with``),
+  ``predict(url, records)``, ``export_model(alias, dest)`` (the Dockerfile's build context)
+- ``churn.pipeline`` train -> evaluate -> register -> promote -> serve -> smoke test: ``pipeline(params)``
 - ``churn.plots``    the charts; ``churn.tracking`` run names, tags and the tracking URI
 - ``churn.cli``      the ``churn`` command
 

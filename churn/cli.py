@@ -416,7 +416,7 @@ def serve(
             print(curl_example(server.url), flush=True)
             console.print(f"or: [bold]uv run churn predict --url {server.url} customer.json[/]  Ctrl-C stops.")
             code = server.process.wait()
-            raise ChurnError(f"the scoring server stopped by itself (exit code {code}):\n{server.log_tail()}")
+            raise ChurnError(f"the scoring server stopped by itself (exit code {code}): {server.last_error()}")
         except KeyboardInterrupt:
             console.print("Stopping the server ...")
         finally:

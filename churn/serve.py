@@ -24,6 +24,7 @@ import atexit
 import errno
 import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -76,7 +77,13 @@ class Server:
         except OSError:
             return ""
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def last_error(self) -> str:
+        """The last line of the server's log that reads like an error (the end of a traceback), else its last line."""
+        lines = [line.strip() for line in self.log_tail(200).splitlines() if line.strip()]
+        errors = [line for line in lines if re.match(r"^[\w.]*(Error|Exception)\b.*:", line) or "ERROR" in line]
+        return (errors or lines or ["(no output)"])[-1]
+
+    def stop(self, timeout: float = 15.0, *, keep_log: bool = False) -> None:
         """Terminate the server's process group (the ``mlflow`` command and its ``uvicorn``), then wait."""
         if self._stopped:
             return
@@ -89,7 +96,8 @@ class Server:
             self.process.wait(5)
         # uvicorn may outlive its parent by a moment: make sure nothing is left listening in the group
         _signal_group(self.process, signal.SIGKILL)
-        self.log_path.unlink(missing_ok=True)
+        if not keep_log:
+            self.log_path.unlink(missing_ok=True)
         atexit.unregister(self.stop)
 
     def __enter__(self) -> Server:
@@ -192,6 +200,9 @@ def serve(
     atexit.register(server.stop)
     try:
         _wait_until_healthy(server, timeout)
+    except ChurnError:
+        server.stop(keep_log=True)
+        raise
     except BaseException:
         server.stop()
         raise
@@ -208,8 +219,8 @@ def _wait_until_healthy(server: Server, timeout: float) -> None:
             code = server.process.poll()
             if code is not None:
                 raise ChurnError(
-                    f"the scoring server for {server.model_uri} exited (code {code}) before answering on "
-                    f"{server.url}. Its last lines:\n{server.log_tail()}"
+                    f"the scoring server for {server.model_uri} (v{server.version}) exited (code {code}) before "
+                    f"answering on {server.url}: {server.last_error()} (full log: {server.log_path})"
                 )
             try:
                 if client.get(server.url + "/ping").status_code == 200:
@@ -219,8 +230,8 @@ def _wait_until_healthy(server: Server, timeout: float) -> None:
             if time.monotonic() > deadline:
                 raise ChurnError(
                     f"the scoring server for {server.model_uri} did not answer {server.url}/ping within "
-                    f"{timeout:.0f} s (raise CHURN_SERVE_TIMEOUT on a busy machine). Its last lines:\n"
-                    f"{server.log_tail()}"
+                    f"{timeout:.0f} s (raise CHURN_SERVE_TIMEOUT on a busy machine); last line of its log: "
+                    f"{server.last_error()} (full log: {server.log_path})"
                 )
             time.sleep(0.25)
 

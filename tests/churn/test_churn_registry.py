@@ -199,3 +199,21 @@ def test_mistakes_get_clear_messages(evaluated, name, session_store):
         mlflow.set_tag("stage", "train")
     with pytest.raises(ChurnError, match=f"training run {run.info.run_id} has not been evaluated yet.*churn evaluate"):
         register(run.info.run_id, name=name)
+
+
+def test_margin_from_the_environment(evaluated, name, monkeypatch):
+    from typer.testing import CliRunner
+
+    from churn.register import promote, register
+
+    register(evaluated["lr"]["evaluation"], name=name)
+    promote(name=name)
+    register(evaluated["lr"]["evaluation"], name=name)
+    monkeypatch.setenv("CHURN_PROMOTION_MARGIN", "0.5")
+    decision = promote(name=name)
+    assert not decision.promoted and decision.margin == 0.5 and "margin +0.5000" in decision.reason
+
+    monkeypatch.setenv("CHURN_PROMOTION_MARGIN", "a little")
+    result = CliRunner().invoke(churn_cli.app, ["promote"])
+    assert result.exit_code == 1
+    assert "error: CHURN_PROMOTION_MARGIN='a little' is not a number." in result.stderr

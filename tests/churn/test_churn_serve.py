@@ -173,7 +173,8 @@ def test_bad_requests_get_a_4xx_with_mlflows_message(served, customers):
     # the client turns them into one line with MLflow's point
     with pytest.raises(ChurnError) as caught:
         predict(served["url"], without_contract)
-    assert str(caught.value) == "the model server answered 400: INVALID_PARAMETER_VALUE: Model is missing inputs ['Contract']."
+    expected = "the model server answered 400: INVALID_PARAMETER_VALUE: Model is missing inputs ['Contract']."
+    assert str(caught.value) == expected
     with pytest.raises(ChurnError, match="answered 400: BAD_REQUEST: Invalid input. .*Failed to convert column tenure"):
         predict(served["url"], {**record, "tenure": "ten"})
 
@@ -228,3 +229,23 @@ def test_ctrl_c_stops_the_server(served):
     assert not port_in_use(served["port"])
     with pytest.raises(httpx.ConnectError):
         httpx.get(served["url"] + "/ping", timeout=2)
+
+
+def test_a_server_that_cannot_start_says_why(session_store, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from churn.serve import serve
+
+    name = f"churn-classifier-broken-{next(_names)}"
+    client = MlflowClient()
+    client.create_registered_model(name)
+    client.create_model_version(name, source=str(tmp_path / "gone"))  # its artifacts were deleted
+    client.set_registered_model_alias(name, "production", "1")
+    with pytest.raises(ChurnError) as caught:
+        serve("production", 0, name=name)
+    message = str(caught.value)
+    assert message.startswith(f"the scoring server for models:/{name}@production (v1) exited (code 1) before answering")
+    assert "No such artifact: 'MLmodel'" in message and "Traceback" not in message
+    log = Path(re.search(r"full log: (\S+)\)$", message).group(1))
+    assert "Traceback" in log.read_text()  # the details stay available
+    log.unlink()
