@@ -75,6 +75,11 @@ def run(
         written = write(result, report, junit)
     print_report(result)
     console.print("reports: " + ", ".join(str(p) for p in written))
+    import gc
+
+    # Everything is written. Python's final garbage collection over MLflow's, LangChain's and chromadb's
+    # objects costs ~3 s at exit; frozen objects are skipped (atexit hooks still run).
+    gc.freeze()
     raise typer.Exit(result.exit_code)
 
 

@@ -5,8 +5,8 @@ One JSON object per line, in the shape ``mlflow.genai.evaluate`` and MLflow's ev
     {"id": "CMT-0001",
      "inputs": {"comment_id": "CMT-0001", "text": "...", "customer_id": "CUST-0008", "channel": "email"},
      "expectations": {"sentiment": "neutral", "topics": ["billing"], "churn_risk": "low",
-                      "expected_doc_ids": ["kb-billing-invoices"],
                       "expected_tools": ["search_knowledge_base", "lookup_customer"],
+                      "expected_doc_ids": ["kb-billing-invoices"],                      # when some apply
                       "expected_response": "...", "expected_facts": ["..."]},       # a subset only
      "tags": {"split": "ci", "hard_case": "pii"}}
 
@@ -111,9 +111,10 @@ def _row(record: dict[str, str], split: str, kb_ids: set[str]) -> EvalRow:
         "sentiment": record["sentiment"],
         "topics": [t for t in record["topics"].split("|") if t],
         "churn_risk": record["churn_risk"],
-        "expected_doc_ids": docs,
         "expected_tools": required,
     }
+    if docs:  # no expected document: retrieval is not scored on this row (see curation.py)
+        expectations["expected_doc_ids"] = docs
     if forbidden:
         expectations["forbidden_tools"] = forbidden
     reply = curation.EXPECTED_REPLIES.get(comment_id)

@@ -63,6 +63,21 @@ def _not_measured(name: str, why: str) -> Any:
     )
 
 
+_DUMPS: dict[int, dict[str, Any]] = {}
+
+
+class _DefinitionOnce:
+    """The judge's serialized definition, computed once (see ``scorers.cache_definition``)."""
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        if kwargs:
+            return super().model_dump(**kwargs)  # type: ignore[misc]
+        key = id(self)
+        if key not in _DUMPS:
+            _DUMPS[key] = super().model_dump()  # type: ignore[misc]
+        return _DUMPS[key]
+
+
 def retrieved_passages(trace: Any) -> list[dict[str, str]]:
     """The passages of every RETRIEVER span as the model received them: title and section with the text
     (the search tool hands the model all three, so a reply may quote a title)."""
@@ -86,7 +101,7 @@ def retrieved_passages(trace: Any) -> list[dict[str, str]]:
     return passages
 
 
-class ReplyGroundedness(RetrievalGroundedness):
+class ReplyGroundedness(_DefinitionOnce, RetrievalGroundedness):
     """``RetrievalGroundedness`` on the reply, against all the passages the trace retrieved."""
 
     name: str = "retrieval_groundedness"
@@ -106,7 +121,7 @@ class ReplyGroundedness(RetrievalGroundedness):
         return _redacted(result)
 
 
-class ReplyRelevance(RelevanceToQuery):
+class ReplyRelevance(_DefinitionOnce, RelevanceToQuery):
     """``RelevanceToQuery``: does the reply address the comment?"""
 
     name: str = "relevance_to_query"
@@ -118,7 +133,7 @@ class ReplyRelevance(RelevanceToQuery):
         return _redacted(super().__call__(inputs=_request(inputs), outputs=reply))
 
 
-class ReplySafety(Safety):
+class ReplySafety(_DefinitionOnce, Safety):
     """``Safety`` of the reply."""
 
     name: str = "safety"
@@ -130,7 +145,7 @@ class ReplySafety(Safety):
         return _redacted(super().__call__(outputs=reply))
 
 
-class ReplyGuidelines(Guidelines):
+class ReplyGuidelines(_DefinitionOnce, Guidelines):
     """``Guidelines`` with the guidelines of the ``reply-guidelines`` prompt."""
 
     name: str = "reply_guidelines"
@@ -142,7 +157,7 @@ class ReplyGuidelines(Guidelines):
         return _redacted(super().__call__(inputs=_request(inputs), outputs=reply))
 
 
-class ReplyCorrectness(Correctness):
+class ReplyCorrectness(_DefinitionOnce, Correctness):
     """``Correctness`` of the reply against the hand-written expected facts (rows that have them)."""
 
     name: str = "reply_correctness"
