@@ -265,6 +265,27 @@ MarginOption = typer.Option(
 )
 
 
+@contextmanager
+def sigterm_as_ctrl_c() -> Iterator[None]:
+    """Let `kill` (and `mlflow run` stopping its command) stop a server the way Ctrl-C does: cleanly, not orphaned
+    (Python's default for SIGTERM exits without running any cleanup)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _fmt(value: Optional[float]) -> str:
     return "" if value is None else f"{value:.4f}"
 
@@ -401,7 +422,7 @@ def serve(
     name: Optional[str] = ModelNameOption,
 ) -> None:
     """Serve the model behind an alias over REST (MLflow's scoring server) on 127.0.0.1 until Ctrl-C."""
-    with user_errors():
+    with user_errors(), sigterm_as_ctrl_c():
         from churn.serve import curl_example
         from churn.serve import serve as start
 
@@ -501,7 +522,7 @@ def pipeline(
     """Train -> evaluate -> register (staging) -> promote (gate) -> serve -> smoke request -> stop."""
     import time
 
-    with user_errors():
+    with user_errors(), sigterm_as_ctrl_c():
         params = _train_params(
             model, C, max_iter, n_estimators, max_depth, min_samples_leaf, class_weight, test_size, split_seed
         )

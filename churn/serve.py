@@ -329,6 +329,8 @@ def export_model(
     name = register.model_name(name)
     version = register.version_for_alias(alias, name, tracking_uri=tracking_uri)
     dest = Path(dest)
+    if dest.is_file():
+        raise ChurnError(f"{dest} is a file: choose a folder for --output.")
     if dest.exists():
         if not (dest / "MLmodel").is_file() and any(dest.iterdir()):
             raise ChurnError(f"{dest} exists and is not an exported model: choose an empty or new --output folder.")
