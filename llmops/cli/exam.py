@@ -40,7 +40,7 @@ def questions(
         from llmops.exam.questions import render_questions
 
         text = render_questions(kit, lang)
-    console.print(text, highlight=False, markup=False)
+    console.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -289,6 +289,8 @@ def q_llm_calls_success(d: _Data, rng: random.Random) -> Computed:
 
 def _hallucinated(d: _Data):
     rows = d.traces[d.traces.unsupported_citations.map(lambda x: bool(x) if x is not None else False)]
+    if rows.empty:
+        raise ExamError("no trace cites an unretrieved passage: the hallucinated citation is not in the kit")
     return rows.sort_values("trace_id").iloc[0]
 
 
@@ -352,6 +354,8 @@ def q_never_retrieved(d: _Data, rng: random.Random) -> Computed:
 
 def q_injection(d: _Data, rng: random.Random) -> Computed:
     rows = d.traces[d.traces.injection_suspected == True]  # noqa: E712 - nullable column
+    if rows.empty:
+        raise ExamError("no trace has llmops.injection_suspected: the injection attempt is not in the kit")
     trace_id = sorted(rows.trace_id)[0]
     return Computed(
         Choice.same(trace_id), [Choice.same(x) for x in _neighbours(d.ordered_ids(), trace_id, rng)],
@@ -363,6 +367,8 @@ def q_injection(d: _Data, rng: random.Random) -> Computed:
 
 def q_redaction_off(d: _Data, rng: random.Random) -> Computed:
     marked = d.span_attribute("llmops.redaction")
+    if not marked:
+        raise ExamError("no span has llmops.redaction = off: the redaction-off trace is not in the kit")
     trace_id = sorted(marked)[0]
     return Computed(
         Choice.same(trace_id), [Choice.same(x) for x in _neighbours(d.ordered_ids(), trace_id, rng)],

@@ -96,17 +96,35 @@ def make_scenario(seed: int, data_dir: Path | str = "data") -> Scenario:
     used_customers: set[str] = set()
     used: set[str] = set()
 
-    def take(pool: list[dict], n: int) -> list[dict]:
-        pool = [r for r in pool if r["id"] not in used and r["inputs"]["customer_id"] not in used_customers]
-        picked = rng.sample(pool, n)
+    by_id = {r["id"]: r for r in rows}
+
+    def take(pool: list[dict], n: int, own_customers: bool = False) -> list[dict]:
+        """``n`` unused rows of ``pool``; with ``own_customers``, of customers with no other comment in the kit
+        (so a fault matched on the customer id hits exactly that comment)."""
+        taken = {by_id[i]["inputs"]["customer_id"] for i in used} if own_customers else set()
+        pool = [r for r in pool if r["id"] not in used and r["inputs"]["customer_id"] not in used_customers | taken]
+        picked: list[dict] = []
+        for r in rng.sample(pool, len(pool)):
+            if own_customers and r["inputs"]["customer_id"] in {p["inputs"]["customer_id"] for p in picked}:
+                continue
+            picked.append(r)
+            if len(picked) == n:
+                break
+        if len(picked) < n:
+            raise ExamError(f"seed {seed}: not enough comments to plant every fault; try another seed")
         for r in picked:
             used.add(r["id"])
+            if own_customers:
+                used_customers.add(r["inputs"]["customer_id"])
         return picked
 
     def hard(r: dict) -> str:
         return (r.get("tags") or {}).get("hard_case") or ""
 
-    injections = [r for r in rows if hard(r) == "injection"]
+    from llmops.agent.safety import detect_injection
+
+    # Only attempts the application's own detector flags: the trace must show them (injection_suspected).
+    injections = [r for r in rows if hard(r) == "injection" and detect_injection(r["inputs"]["text"])]
     plain = [r for r in rows if not hard(r) and not _PII.search(r["inputs"]["text"])]
     with_pii = [r for r in rows if hard(r) == "pii" and _PII.search(r["inputs"]["text"])]
     single_doc = [r for r in plain if len(r["expectations"].get("expected_doc_ids") or []) == 1]
@@ -125,12 +143,9 @@ def make_scenario(seed: int, data_dir: Path | str = "data") -> Scenario:
     miss = take(single_doc, 1)[0]
     missing_doc = miss["expectations"]["expected_doc_ids"][0]
     canary_long = take(long_texts, 4)
-    # Customers that write once in the kit, so a fault matched on the customer id hits one comment.
-    singles = [r for r in plain if len(customers[r["inputs"]["customer_id"]]) == 1]
-    hallucinated = take([r for r in singles if r["expectations"].get("expected_doc_ids")], 1)[0]
-    used_customers.add(hallucinated["inputs"]["customer_id"])
-    rate_limited = take(singles, PER_SESSION)
-    used_customers.update(r["inputs"]["customer_id"] for r in rate_limited)
+    # Faults matched on the customer id: customers with no other comment in the kit.
+    hallucinated = take([r for r in plain if r["expectations"].get("expected_doc_ids")], 1, own_customers=True)[0]
+    rate_limited = take(plain, PER_SESSION, own_customers=True)
     # Comments whose expected document is the missing one would blur the retrieval-miss question.
     others = [r for r in plain if missing_doc not in (r["expectations"].get("expected_doc_ids") or [])]
 
