@@ -84,7 +84,7 @@ def run(
 
 
 def print_report(result) -> None:
-    from llmops.evaluation.gate import FAIL, NOT_MEASURED, PASS
+    from llmops.evaluation.gate import FAIL, NOT_APPLICABLE, NOT_MEASURED, PASS
 
     c, b = result.candidate, result.baseline
     title = f"suite {result.suite.name}: {c.prompt_name}@{c.alias} v{c.prompt_version}"
@@ -103,14 +103,16 @@ def print_report(result) -> None:
         if m.regressed:
             status = "[bold red]REGRESSED[/]"
         else:
-            status = {PASS: "[green]pass[/]", FAIL: "[bold red]FAIL[/]", NOT_MEASURED: "[yellow]not measured[/]"}.get(
-                m.status, ""
-            )
+            status = {
+                PASS: "[green]pass[/]", FAIL: "[bold red]FAIL[/]", NOT_MEASURED: "[yellow]not measured[/]",
+                NOT_APPLICABLE: "[dim]n/a[/]",
+            }.get(m.status, "")  # fmt: skip
         cells = [m.name, m.spec.format(m.value.value), measured, m.bound or ""]
         if b is not None:
             cells += [m.spec.format(m.baseline.value if m.baseline else None), "" if m.delta is None else f"{m.delta:+.3f}"]
         table.add_row(*cells, status)
-    console.print(table)
+    # CI logs are not terminals (80 columns): keep the table readable there.
+    console.print(table, width=max(console.width, 130))
     if b is not None and result.changed_rows:
         console.print(f"{len(result.changed_rows)} row verdict(s) changed vs {b.alias} (all in the report), e.g.:")
         for r in result.changed_rows[:10]:
@@ -118,18 +120,20 @@ def print_report(result) -> None:
                 f"  {r.row_id} {r.feedback}: {'pass' if r.before else 'fail'} → {'pass' if r.after else 'fail'}  "
                 f"traces {r.baseline_trace} → {r.candidate_trace}",
                 highlight=False,
+                soft_wrap=True,
             )
     console.print(
         f"MLflow run {c.run_id} (experiment {c.experiment_id}), traces stored {c.traces_stored}/{c.traces_expected}, "
         f"{result.timings.get('wall_s', 0):.1f} s",
         highlight=False,
+        soft_wrap=True,
     )
     if result.passed:
         console.print("[bold green]PASSED[/]")
     else:
         console.print("[bold red]FAILED[/]")
         for reason in result.reasons:
-            console.print(f"  - {reason}", highlight=False)
+            console.print(f"  - {reason}", highlight=False, soft_wrap=True)
 
 
 @app.command("build-datasets")

@@ -9,7 +9,8 @@ A run passes when
 - no trace was lost between the analyzer and the store.
 
 "Not measured" is its own outcome: it never passes a threshold and never counts as a zero; a thresholded
-metric that is not measured fails the gate with that reason, named apart from threshold failures.
+metric that is not measured fails the gate with that reason, named apart from threshold failures. A metric
+that no row of the run applies to (``--limit`` cut them off) is "n/a": its threshold is skipped and shown so.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from llmops.evaluation.config import Suite
 from llmops.evaluation.metrics import METRICS, MetricSpec, MetricValue, verdict
 
-PASS, FAIL, NOT_MEASURED, INFO = "pass", "fail", "not measured", "info"
+PASS, FAIL, NOT_MEASURED, NOT_APPLICABLE, INFO = "pass", "fail", "not measured", "n/a", "info"
 
 
 @dataclass
@@ -98,7 +99,11 @@ def decide(suite: Suite, candidate: Any, baseline: Any | None = None) -> GateRep
         value = candidate.metrics[spec.name]
         result = MetricResult(spec, value, threshold=suite.thresholds.get(spec.name))
         if result.threshold is not None:
-            if value.value is None:
+            if value.measured + value.not_measured == 0:
+                # No row of this run has an expectation for it (e.g. --limit cut the rows that do): the
+                # threshold cannot apply. Shown as n/a, and not a pass either.
+                result.status = NOT_APPLICABLE
+            elif value.value is None:
                 result.status = NOT_MEASURED
                 reasons.append(f"not measured: {spec.name} ({_coverage_text(value)})")
             else:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from llmops.evaluation.gate import FAIL, NOT_MEASURED, PASS, GateReport, MetricResult
+from llmops.evaluation.gate import FAIL, NOT_APPLICABLE, NOT_MEASURED, PASS, GateReport, MetricResult
 
 
 def _status(m: MetricResult) -> str:
     if m.regressed:
         return "REGRESSED" if m.status != NOT_MEASURED else "NOT MEASURED"
-    return {PASS: "pass", FAIL: "FAIL", NOT_MEASURED: "NOT MEASURED"}.get(m.status, "")
+    return {PASS: "pass", FAIL: "FAIL", NOT_MEASURED: "NOT MEASURED", NOT_APPLICABLE: "n/a"}.get(m.status, "")
 
 
 def _measured(m: MetricResult) -> str:
@@ -99,6 +99,8 @@ def junit(report: GateReport) -> str:
             elif m.status == NOT_MEASURED:
                 errors += 1
                 ET.SubElement(case, "error", type="not-measured", message=f"{m.name} not measured ({_measured(m)})")
+            elif m.status == NOT_APPLICABLE:
+                ET.SubElement(case, "skipped", message=f"no row of this run applies to {m.name}")
             cases.append(case)
         if m.baseline is not None and m.tolerance is not None and m.baseline.value is not None:
             base_alias = report.baseline.alias

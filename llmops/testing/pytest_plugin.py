@@ -1,0 +1,77 @@
+"""pytest plugin (entry point ``llmops``): fixtures for the offline model, a temporary tracking store and
+captured traces. Importing it is cheap: mlflow and the offline model load inside the fixtures.
+
+The fixture names start with ``llmops_`` so they never clash with a project's own ``offline_llm`` or
+``tmp_store``; every fixture restores the environment (and llmops tracing) it changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def _llmops_offline_server() -> Iterator[Any]:
+    from llmops.llm.server import OfflineLLM
+
+    with OfflineLLM(faults="") as server:
+        yield server
+
+
+@pytest.fixture
+def llmops_offline_llm(_llmops_offline_server: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The offline model (no faults), with the llmops backend and MLflow's judges pointed at it; its base URL."""
+    from llmops.settings import apply_offline_guards
+
+    url = _llmops_offline_server.base_url
+    monkeypatch.setenv("LLMOPS_LLM_BACKEND", "offline")
+    monkeypatch.setenv("LLMOPS_LLM_BASE_URL", url)
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    monkeypatch.setenv("OPENAI_API_KEY", "offline-no-key-needed")
+    monkeypatch.delenv("OPENAI_API_BASE", raising=False)
+    apply_offline_guards()
+    return url
+
+
+@pytest.fixture(scope="session")
+def _llmops_store_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('llmops-store') / 'mlflow.db'}"
+
+
+@pytest.fixture
+def llmops_store(_llmops_store_file: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A SQLite tracking store shared by the session (created once: ~3 s), a fresh experiment for this test,
+    and ``llmops.tracing.setup()`` on it. Yields the tracking URI; the previous tracing setup comes back after."""
+    import re
+
+    import mlflow
+
+    from llmops import tracing
+
+    uri = _llmops_store_file
+    previous_uri = mlflow.get_tracking_uri()
+    previous_setup = tracing.current()
+    monkeypatch.setenv("LLMOPS_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    experiment = "test-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.nodeid)[-200:]
+    tracing.setup(tracking_uri=uri, experiment=experiment)
+    yield uri
+    tracing.flush()
+    if previous_setup is not None:
+        tracing.setup(
+            previous_setup.tracking_uri, previous_setup.experiment_name, lossless=previous_setup.lossless,
+            redaction=previous_setup.redaction, autolog=previous_setup.autolog,
+        )  # fmt: skip
+    else:
+        mlflow.set_tracking_uri(previous_uri)
+
+
+@pytest.fixture
+def capture_trace(llmops_store: str) -> Callable[[], Any]:
+    """``with capture_trace() as captured: ...`` then ``captured.trace`` (read back from ``llmops_store``)."""
+    from llmops.testing.assertions import capture_trace as capture
+
+    return capture
+
