@@ -55,7 +55,7 @@ _EXPORTS = {
     "expected_documents": "diagnostics",
     "ERROR_CATEGORIES": "diagnostics",
     # compare.py
-    "compare": "compare",
+    "compare": "comparison",
     # plots.py
     "latency_histogram": "plots",
     "error_pareto": "plots",
@@ -88,7 +88,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from llmops.analysis.compare import compare
+    from llmops.analysis.comparison import compare
     from llmops.analysis.diagnostics import (
         ERROR_CATEGORIES,
         critical_path,

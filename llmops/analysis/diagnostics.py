@@ -356,7 +356,8 @@ def latency_breakdown(ts: TraceSet, by: str | Sequence[str] = ("span_type", "nam
 
     Columns: [by...], ``count, traces, p50_ms, p95_ms, p99_ms, mean_ms, max_ms, total_ms, self_ms``
     (time in these spans not covered by a child), ``time_share`` (self_ms / the sum of all trace durations:
-    the shares of all rows add up to 1). Sorted by self_ms descending, then the keys.
+    the shares of all rows add up to 1, or a little more when spans ran in parallel, like the analyzer's
+    concurrent tool calls). Sorted by self_ms descending, then the keys.
     """
     pd = _pd()
     keys = _as_list(by)

@@ -105,8 +105,10 @@ def check_trace_file(path: Path | str) -> Path:
 
 def _describe_bad_json(raw: bytes, exc: Exception, last_line: bool) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    stripped = raw.rstrip()
-    if not stripped.endswith(b"}") or "end of data" in text or "EOF" in text or (last_line and not raw.endswith(b"\n")):
+    stripped = raw.strip()
+    # a JSON object that stops before its end: the line was cut (a copy stopped, a writer was killed)
+    cut = stripped.startswith(b"{") and (not stripped.endswith(b"}") or "end of data" in text or "EOF" in text)
+    if cut or (last_line and stripped.startswith(b"{") and not raw.endswith(b"\n")):
         return f"truncated trace JSON ({len(stripped)} bytes, ends before the trace is complete: {text})"
     return f"not valid JSON ({text})"
 

@@ -349,6 +349,14 @@ def _bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def assessment_value(body: dict[str, Any]) -> Any:
+    """The value of a feedback or expectation body, including MLflow's JSON-serialised expectation values."""
+    value = body.get("value")
+    if value is None and "serialized_value" in body:
+        value = _json((body.get("serialized_value") or {}).get("value"))
+    return value
+
+
 def iso_to_ms(value: Any) -> int | None:
     if value is None:
         return None
@@ -498,9 +506,7 @@ class TableBuilder:
             kind, body = "expectation", a.get("expectation") or {}
         else:
             kind, body = "other", {}
-        value = body.get("value")
-        if value is None and "serialized_value" in body:
-            value = _json((body.get("serialized_value") or {}).get("value"))
+        value = assessment_value(body)
         error = body.get("error")
         source = a.get("source") or {}
         created = a.get("create_time")

@@ -12,7 +12,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmops.analysis.spans import MODEL_SPAN_TYPES, _documents, _exception_of, _json, _text, _usage, span_id_hex
+from llmops.analysis.spans import (
+    MODEL_SPAN_TYPES,
+    _documents,
+    _exception_of,
+    _json,
+    _text,
+    _usage,
+    assessment_value,
+    span_id_hex,
+)
 
 _STATUS = {"STATUS_CODE_OK": "OK", "STATUS_CODE_ERROR": "ERROR", "STATUS_CODE_UNSET": "UNSET"}
 
@@ -202,7 +211,7 @@ def trace_header(trace: dict[str, Any]) -> dict[str, Any]:
         "assessments": [
             {
                 "name": a.get("assessment_name"),
-                "value": (a.get("feedback") or a.get("expectation") or {}).get("value"),
+                "value": assessment_value(a.get("feedback") or a.get("expectation") or {}),
                 "source": (a.get("source") or {}).get("source_type"),
                 "rationale": a.get("rationale"),
             }

@@ -272,7 +272,7 @@ def latency(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also write the trace latency histogram (PNG)."),
 ) -> None:  # fmt: skip
     """Where the time goes: p50/p95/p99 per span type and name, and each one's share of trace time (self
-    time, so the shares add up to 100%)."""
+    time: the shares add up to 100%, a little more when spans run in parallel)."""
     with _trace_set(from_, experiment, filter_) as ts:
         from llmops.analysis.diagnostics import latency_breakdown
 
@@ -386,7 +386,7 @@ def compare(
     files = files or []
     problems = False
     with user_errors():
-        from llmops.analysis.compare import compare as compute
+        from llmops.analysis.comparison import compare as compute
         from llmops.analysis.spans import load, load_file
 
         if files:
