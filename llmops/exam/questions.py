@@ -40,6 +40,7 @@ class Computed:
     evidence: dict[str, Any]
     explanation_en: str
     explanation_fr: str
+    params: dict[str, Any] = field(default_factory=dict)  # filled into the question's text ({trace_id}...)
 
 
 @dataclass
@@ -313,6 +314,7 @@ def q_hallucinated_doc(d: _Data, rng: random.Random) -> Computed:
         {"trace_id": row.trace_id, "cited": cited, "retrieved": list(row.retrieved_doc_ids)},
         f"{cited} is cited but not among the retrieved documents {', '.join(row.retrieved_doc_ids)}.",
         f"{cited} est cité mais absent des documents récupérés {', '.join(row.retrieved_doc_ids)}.",
+        {"trace_id": row.trace_id},
     )
 
 
@@ -336,6 +338,7 @@ def q_expected_doc(d: _Data, rng: random.Random) -> Computed:
         {"trace_id": trace_id, "expected": doc, "retrieved": retrieved},
         f"The expectation expected_doc_ids of {trace_id} is {doc}; the retriever returned {', '.join(retrieved)}.",
         f"L'expectation expected_doc_ids de {trace_id} vaut {doc} ; le retriever a renvoyé {', '.join(retrieved)}.",
+        {"trace_id": trace_id},
     )
 
 
@@ -457,8 +460,8 @@ BANK: list[tuple[str, str, str, Callable[[_Data, random.Random], Computed]]] = [
     ("errors", "How many LLM calls were answered with HTTP 429?", "Combien d'appels LLM ont reçu une réponse HTTP 429 ?", q_rate_limit_count),
     ("agent", "How many LLM calls does a successful analysis (no error span) usually make?", "Combien d'appels LLM fait habituellement une analyse réussie (sans span en erreur) ?", q_llm_calls_success),
     ("grounding", "Which trace's reply cites a passage that was not retrieved?", "Dans quelle trace la réponse cite-t-elle un passage qui n'a pas été récupéré ?", q_hallucinated_trace),
-    ("grounding", "In that trace, which document id is cited without having been retrieved?", "Dans cette trace, quel identifiant de document est cité sans avoir été récupéré ?", q_hallucinated_doc),
-    ("retrieval", "Which document should have been retrieved for the trace whose single expected document was never found?", "Quel document aurait dû être récupéré pour la trace dont l'unique document attendu n'a jamais été trouvé ?", q_expected_doc),
+    ("grounding", "In trace {trace_id}, which document id does the reply cite without having retrieved it?", "Dans la trace {trace_id}, quel identifiant de document la réponse cite-t-elle sans l'avoir récupéré ?", q_hallucinated_doc),
+    ("retrieval", "Which document should have been retrieved for trace {trace_id}?", "Quel document aurait dû être récupéré pour la trace {trace_id} ?", q_expected_doc),
     ("retrieval", "Which of these documents is never retrieved in the whole trace set (absent from the index)?", "Lequel de ces documents n'est jamais récupéré dans tout le jeu de traces (absent de l'index) ?", q_never_retrieved),
     ("safety", "Which trace contains a prompt injection attempt?", "Quelle trace contient une tentative d'injection de prompt ?", q_injection),
     ("safety", "Which trace stores the customer's personal data unmasked (redaction switched off)?", "Quelle trace stocke les données personnelles du client en clair (masquage désactivé) ?", q_redaction_off),
@@ -485,6 +488,7 @@ def compute_questions(trace_file: Path | str, seed: int) -> list[Question]:
         rng.shuffle(options)
         choices = dict(zip(LETTERS, options))
         key = LETTERS[options.index(result.answer)]
+        text_en, text_fr = text_en.format(**result.params), text_fr.format(**result.params)
         questions.append(
             Question(qid, topic, text_en, text_fr, choices, key, _plain(result.evidence), result.explanation_en, result.explanation_fr)
         )
