@@ -105,7 +105,10 @@ def junit(report: GateReport) -> str:
         if m.baseline is not None and m.tolerance is not None and m.baseline.value is not None:
             base_alias = report.baseline.alias
             case = ET.Element("testcase", classname=f"{suite_name}.regressions", name=f"{m.name} vs {base_alias}")
-            if m.regressed:
+            if m.regressed and m.value.value is None:
+                errors += 1
+                ET.SubElement(case, "error", type="not-measured", message=f"{m.name} not measured ({_measured(m)})")
+            elif m.regressed:
                 failures += 1
                 ET.SubElement(
                     case, "failure",
