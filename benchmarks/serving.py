@@ -9,7 +9,8 @@ free port, exactly as the library does. Then:
 
 - one client, sequential: single-row latency with nothing queued (the server's own time per request);
 - ``--clients`` threads (default 8) sharing ``--requests`` requests (default 1,000), each thread with its own
-  kept-alive ``http.client`` connection, every request one held-out customer as ``dataframe_split``.
+  kept-alive ``http.client`` connection, every request one held-out customer as ``dataframe_split``;
+- one client sending 100 customers per request, for comparison: the per-request cost hardly depends on the rows.
 
 Printed: p50 / p95 / p99 / max latency, requests per second, errors (any answer but 200 or a failed
 connection), the server's CPU time per request, and the load average (other work on the cores slows every
@@ -35,14 +36,15 @@ SHARED_CSV = ROOT.parent / "shared" / "data" / "telco_churn.csv"
 TARGET_P50_MS = 20.0
 
 
-def bodies(data: Path | None, count: int = 200) -> list[bytes]:
-    """Single-row request bodies: held-out customers, as a client would send them."""
+def bodies(data: Path | None, count: int = 200, rows_per_request: int = 1) -> list[bytes]:
+    """Request bodies of held-out customers (``rows_per_request`` each), as a client would send them."""
     from churn import loader
     from churn.serve import payload
 
     _, test_df = loader.split(loader.load(data))
-    rows = loader.features(test_df.head(count)).to_dict(orient="records")
-    return [json.dumps(payload(row)).encode() for row in rows]
+    rows = loader.features(test_df.head(count * rows_per_request)).to_dict(orient="records")
+    chunks = [rows[i : i + rows_per_request] for i in range(0, len(rows), rows_per_request)]
+    return [json.dumps(payload(chunk)).encode() for chunk in chunks]
 
 
 def measure(url: str, payloads: list[bytes], requests: int, clients: int) -> dict[str, float]:
@@ -177,6 +179,12 @@ def main() -> None:
                 )
                 if r["errors"]:
                     print(f"  first error: {r['first_error']}")
+            # The same server, one client, 100 customers per request: what batching buys per customer.
+            batch = measure(url, bodies(args.data, 10, 100), 50, 1)
+            print(
+                f"1 client, 100 customers per request: p50 {batch['p50']:.1f} ms per request = "
+                f"{batch['rps'] * 100:.0f} customers/s  errors {batch['errors']}"
+            )
             print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         finally:
             if server:
