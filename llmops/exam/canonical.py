@@ -9,8 +9,8 @@ paths of the machine that recorded it. Here every trace is rewritten:
 * times: a **simulated clock**. Each session starts at a fixed hour, its comments one minute apart. A span's
   duration comes from what it did (tokens for an LLM call, a fixed cost for a tool or a retrieval) plus the
   planted latencies: a rate-limited call is followed by the ``Retry-After`` wait the client honours, a timed-out
-  lookup lasts the back-end timeout. Children that overlapped in the recording (parallel tool calls) start
-  together; the others run one after another;
+  lookup lasts the back-end timeout. The tasks of one LangGraph step (parallel tool calls) start together;
+  the other children run one after another;
 * machine-specific metadata (``mlflow.source.*``, user, git, artifact location, size statistics) dropped and
   paths in stack traces or document sources made relative.
 """
@@ -98,18 +98,31 @@ def _children(spans: list[dict]) -> dict[str | None, list[dict]]:
     return out
 
 
+def _graph_step(span: dict) -> int | None:
+    """The LangGraph step of a graph task span (``tools``, ``model``); tasks of one step run in parallel."""
+    metadata = _attr(span, "metadata")
+    if isinstance(metadata, dict) and metadata.get("langgraph_node") == span["name"]:
+        step = metadata.get("langgraph_step")
+        return step if isinstance(step, int) else None
+    return None
+
+
 def _waves(children: list[dict]) -> list[list[dict]]:
-    """Children grouped by overlap in the recording: one wave runs in parallel, waves run in sequence.
-    Within a wave the order is by name and inputs, so thread timing does not change the result."""
+    """Children grouped into waves: the tasks of one LangGraph step (parallel tool calls) form one wave and
+    start together; any other child is a wave of its own, in recorded order. The grouping comes from the
+    graph, not from the recorded times, so thread timing cannot change it; within a wave the order is by
+    name and inputs."""
     waves: list[list[dict]] = []
-    wave_end = -1
+    steps: dict[int, list[dict]] = {}
     for child in children:
-        if waves and child["start_time_unix_nano"] < wave_end:
-            waves[-1].append(child)
-            wave_end = max(wave_end, child["end_time_unix_nano"])
-        else:
+        step = _graph_step(child)
+        if step is None:
             waves.append([child])
-            wave_end = child["end_time_unix_nano"]
+        elif step in steps:
+            steps[step].append(child)
+        else:
+            steps[step] = [child]
+            waves.append(steps[step])
     return [sorted(w, key=lambda s: (s["name"], s["attributes"].get("mlflow.spanInputs", ""))) for w in waves]
 
 

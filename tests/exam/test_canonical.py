@@ -32,11 +32,14 @@ def _recorded(order: str) -> dict:
     timeout = {"name": "exception", "time_unix_nano": 999, "attributes": {"exception.type": "TimeoutError",
                "exception.stacktrace": 'File "/home/me/.venv/lib/python3.11/site-packages/langchain/x.py", line 1'}}  # fmt: skip
     tools = [
-        _span("t1", "root", "search_knowledge_base", "TOOL", 500, 600),
-        _span("t2", "root", "lookup_customer", "TOOL", 510, 590, "STATUS_CODE_ERROR", "timeout", [timeout]),
+        # two tasks of one LangGraph step: parallel tool calls
+        _span("t1", "root", "search_knowledge_base", "TOOL", 500, 600,
+              metadata={"langgraph_node": "search_knowledge_base", "langgraph_step": 2}),
+        _span("t2", "root", "lookup_customer", "TOOL", 510, 590, "STATUS_CODE_ERROR", "timeout", [timeout],
+              metadata={"langgraph_node": "lookup_customer", "langgraph_step": 2}),
     ]
-    if order == "reversed":  # the other thread won the race this time
-        tools[0]["start_time_unix_nano"], tools[1]["start_time_unix_nano"] = 510, 500
+    if order == "reversed":  # the other thread won the race this time, and they did not even overlap
+        tools[0]["start_time_unix_nano"], tools[0]["end_time_unix_nano"] = 700, 800
     spans = [
         _span("root", None, "analyze_comment", "AGENT", 0, 1000),
         _span("c1", "root", "ChatOpenAI", "CHAT_MODEL", 10, 20, "STATUS_CODE_ERROR", "Error code: 429 - Rate limit"),
