@@ -342,17 +342,17 @@ def q_expected_doc(d: _Data, rng: random.Random) -> Computed:
     )
 
 
-def q_never_retrieved(d: _Data, rng: random.Random) -> Computed:
-    doc, _trace, _r = _missing_doc(d)
-    freq = d.a.document_frequency(d.ts)
-    pool = list(freq.sort_values(freq.columns[1], ascending=False).iloc[:, 0])[:6]
-    n_expected = int(sum(doc in row.expected for row in d.a.expected_documents(d.ts).itertuples()))
+def q_top_document(d: _Data, rng: random.Random) -> Computed:
+    freq = d.a.document_frequency(d.ts)  # sorted by retrievals, then doc id
+    top = freq.iloc[0]
+    pool = list(freq.doc_id.iloc[1:6])
     return Computed(
-        Choice.same(doc), [Choice.same(x) for x in _pick(rng, pool, doc)],
-        {"document": doc, "retrieved_times": 0, "traces_expecting_it": n_expected},
-        f"{doc} is expected by {n_expected} trace(s) but appears in no retrieval: it is missing from the index.",
-        f"{doc} est attendu par {n_expected} trace(s) mais n'apparaît dans aucune recherche : il manque à l'index.",
-    )
+        Choice.same(top.doc_id), [Choice.same(x) for x in _pick(rng, pool, top.doc_id)],
+        {"doc_id": top.doc_id, "retrievals": int(top.retrievals), "traces": int(top.traces),
+         "next": {r.doc_id: int(r.retrievals) for r in freq.iloc[1:4].itertuples()}},
+        f"document_frequency: {top.doc_id} is returned by {int(top.retrievals)} retriever calls.",
+        f"document_frequency : {top.doc_id} est renvoyé par {int(top.retrievals)} appels du retriever.",
+    )  # fmt: skip
 
 
 def q_injection(d: _Data, rng: random.Random) -> Computed:
@@ -462,7 +462,7 @@ BANK: list[tuple[str, str, str, Callable[[_Data, random.Random], Computed]]] = [
     ("grounding", "Which trace's reply cites a passage that was not retrieved?", "Dans quelle trace la réponse cite-t-elle un passage qui n'a pas été récupéré ?", q_hallucinated_trace),
     ("grounding", "In trace {trace_id}, which document id does the reply cite without having retrieved it?", "Dans la trace {trace_id}, quel identifiant de document la réponse cite-t-elle sans l'avoir récupéré ?", q_hallucinated_doc),
     ("retrieval", "Which document should have been retrieved for trace {trace_id}?", "Quel document aurait dû être récupéré pour la trace {trace_id} ?", q_expected_doc),
-    ("retrieval", "Which of these documents is never retrieved in the whole trace set (absent from the index)?", "Lequel de ces documents n'est jamais récupéré dans tout le jeu de traces (absent de l'index) ?", q_never_retrieved),
+    ("retrieval", "Which knowledge-base document do the retriever calls return most often (on a tie, the first in alphabetical order)?", "Quel document de la base de connaissances les appels du retriever renvoient-ils le plus souvent (en cas d'égalité, le premier dans l'ordre alphabétique) ?", q_top_document),
     ("safety", "Which trace contains a prompt injection attempt?", "Quelle trace contient une tentative d'injection de prompt ?", q_injection),
     ("safety", "Which trace stores the customer's personal data unmasked (redaction switched off)?", "Quelle trace stocke les données personnelles du client en clair (masquage désactivé) ?", q_redaction_off),
     ("errors", "Which session has the most failed traces?", "Quelle session compte le plus de traces en échec ?", q_most_failed_session),

@@ -121,7 +121,11 @@ def _independent_answers(traces, failed) -> dict[str, object]:
                 if len(expected) == 1 and expected[0] not in retrieved:
                     misses.append(expected[0])
     v["q14"] = sorted(misses)[0]
-    v["q15"] = sorted(misses)[0]
+    returned = Counter(
+        doc for t in traces for s in t.data.spans if s.span_type == "RETRIEVER"
+        for doc in {d["metadata"]["doc_id"] for d in (s.outputs or [])}
+    )  # fmt: skip
+    v["q15"] = sorted(returned.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
     injected = [t for t in traces if _attr(_root(t), "llmops.injection_suspected") is True]
     v["q16"] = injected[0].info.trace_id
     unredacted = [t for t in traces if any(_attr(s, "llmops.redaction") == "off" for s in t.data.spans)]
