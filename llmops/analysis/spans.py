@@ -46,8 +46,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -539,24 +541,31 @@ class TableBuilder:
             parent_id = span_id_hex(sp.get("parent_span_id"))
         status = sp.get("status") or {}
         code = _STATUS.get(status.get("code"), "UNSET")
-        model_type = span_type in MODEL_SPAN_TYPES
-        retriever = span_type == "RETRIEVER"
-        # an LLM call's inner client span only lends its usage and model; the call's own outputs are judged
-        inner_call = False
-        if model_type:
-            inner_call = parent_id is not None and (trace_id, parent_id) in self._model_spans
-            self._model_spans.add((trace_id, span_id))
-        self.add_span(
-            trace_id, span_id, parent_id, sp.get("name") or "", span_type or "UNKNOWN", code,
-            sp.get("start_time_unix_nano"), sp.get("end_time_unix_nano"),
-            status_message=status.get("message"),
-            events=sp.get("events") if code == "ERROR" else None,
-            usage=attrs.get("mlflow.chat.tokenUsage") if model_type else None,
-            model=(attrs.get("mlflow.llm.model") or attrs.get("model")) if model_type else None,
-            outputs=attrs.get("mlflow.spanOutputs") if ((model_type and not inner_call) or retriever) else None,
-            doc_ids=attrs.get("retrieval.doc_ids") if retriever else None,
-            inputs=attrs.get("mlflow.spanInputs") if retriever else None,
-        )  # fmt: skip
+        if code == "ERROR" or span_type in MODEL_SPAN_TYPES or span_type == "RETRIEVER":
+            model_type = span_type in MODEL_SPAN_TYPES
+            retriever = span_type == "RETRIEVER"
+            # an LLM call's inner client span only lends its usage and model; the call's own outputs are judged
+            inner_call = False
+            if model_type:
+                inner_call = parent_id is not None and (trace_id, parent_id) in self._model_spans
+                self._model_spans.add((trace_id, span_id))
+            self.add_span(
+                trace_id, span_id, parent_id, sp.get("name") or "", span_type or "UNKNOWN", code,
+                sp.get("start_time_unix_nano"), sp.get("end_time_unix_nano"),
+                status_message=status.get("message"),
+                events=sp.get("events") if code == "ERROR" else None,
+                usage=attrs.get("mlflow.chat.tokenUsage") if model_type else None,
+                model=(attrs.get("mlflow.llm.model") or attrs.get("model")) if model_type else None,
+                outputs=attrs.get("mlflow.spanOutputs") if ((model_type and not inner_call) or retriever) else None,
+                doc_ids=attrs.get("retrieval.doc_ids") if retriever else None,
+                inputs=attrs.get("mlflow.spanInputs") if retriever else None,
+            )  # fmt: skip
+        else:  # the common plain span (a chain, a tool that worked): one tuple, no parsing
+            self.span_rows.append((
+                trace_id, span_id, parent_id, sp.get("name") or "", span_type or "UNKNOWN",
+                sp.get("start_time_unix_nano"), sp.get("end_time_unix_nano"), code, None, None, None, None, None,
+                None, None, False, None, None, None,
+            ))  # fmt: skip
         if parent_id is not None:
             return None
         return {
@@ -660,18 +669,22 @@ def build_trace_set(builder: TableBuilder, source: str, problems: list[LineProbl
     invalid = np.array(s["invalid_output"], dtype=bool)[order] if n else np.zeros(0, dtype=bool)
     # a call's usage, model and validity may sit on its inner span (OpenAI's client span under LangChain's)
     inner = np.flatnonzero(is_model & ~is_call & has_parent)
-    for i in inner[::-1].tolist():  # reversed: the first inner span wins
-        p = int(parent[i])
-        while p >= 0 and not is_call[p]:
-            p = int(parent[p])
-        if p < 0:
-            continue
-        if model[p] is None and model[i] is not None:
-            model[p] = model[i]
+    if inner.size:
+        # the enclosing call of each inner span (usually its parent; climb when nested deeper)
+        call = parent[inner].copy()
+        for _ in range(64):
+            climb = (call >= 0) & ~is_call[np.maximum(call, 0)]
+            if not climb.any():
+                break
+            call[climb] = parent[call[climb]]
+        keep = call >= 0
+        inner, call = inner[keep][::-1], call[keep][::-1]  # reversed: with repeats, the first inner span wins
         for values in tokens.values():
-            if values[p] != values[p] and values[i] == values[i]:
-                values[p] = values[i]
-        invalid[p] = invalid[p] or invalid[i]
+            fill = np.isnan(values[call]) & ~np.isnan(values[inner])
+            values[call[fill]] = values[inner[fill]]
+        no_model = np.array([model[c] is None and model[i] is not None for c, i in zip(call.tolist(), inner.tolist())], dtype=bool)
+        model[call[no_model]] = model[inner[no_model]]
+        invalid[call] |= invalid[inner]
     for values in tokens.values():
         values[~is_call] = np.nan
     invalid &= is_call
@@ -854,11 +867,28 @@ def _merge_ids(values: Iterable[Any]) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of small, acyclic objects are made (parsed JSON):
+    its repeated full passes over a growing heap cost 10-15% of a load. Restored afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_file(path: Path | str) -> TraceSet:
     """The trace set of a trace file (JSONL, MLflow trace JSON per line). Damaged lines are skipped and
     listed in :attr:`TraceSet.problems` with their line numbers; a file with no usable line at all raises
     :class:`~llmops.analysis.errors.TraceFileError` (an empty file gives an empty set)."""
-    path = Path(path)
+    with _gc_paused():
+        return _load_file(Path(path))
+
+
+def _load_file(path: Path) -> TraceSet:
     builder = TableBuilder()
     problems: list[LineProblem] = []
     count = 0
@@ -927,9 +957,10 @@ def load_store(
     source = f"experiment {name!r} of {uri}" + (f" matching {filter_string!r}" if filter_string else "")
     if method != "mlflow" and db is not None:
         trace_ids = store.matching_trace_ids(uri, experiment_id, filter_string) if filter_string else None
-        builder = store.read_sqlite(db, experiment_id, trace_ids, tracking_uri=uri, strict=method == "sql")
-        if builder is not None:
-            return builder.build(source=source)
+        with _gc_paused():
+            builder = store.read_sqlite(db, experiment_id, trace_ids, tracking_uri=uri, strict=method == "sql")
+            if builder is not None:
+                return builder.build(source=source)
     if method == "sql":
         raise ValueError(f"{uri} is not a SQLite store; use method='auto' or 'mlflow'")
     builder = TableBuilder()
