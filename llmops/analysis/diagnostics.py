@@ -80,25 +80,33 @@ def _round(df: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
 def _work_units(spans: pd.DataFrame) -> pd.Series:
     """Per span, the name of the unit of work its time belongs to: an LLM call's inner model spans (OpenAI's
     ``Completions`` inside LangChain's ``ChatOpenAI``) count as the call; other spans as themselves."""
+    import numpy as np
+
     from llmops.analysis.spans import MODEL_SPAN_TYPES
 
-    inner = spans["span_type"].isin(MODEL_SPAN_TYPES) & ~spans["is_llm_call"]
+    inner = (spans["span_type"].isin(MODEL_SPAN_TYPES) & ~spans["is_llm_call"]).to_numpy()
+    names = spans["name"].to_numpy(dtype=object).copy()
     if not inner.any():
-        return spans["name"]
-    key = spans["trace_id"] + ":" + spans["span_id"].fillna("")
-    name_by_key = dict(zip(key, spans["name"]))
-    call_by_key = dict(zip(key, spans["is_llm_call"]))
-    parent_by_key = dict(zip(key, spans["trace_id"] + ":" + spans["parent_id"].fillna("")))
-    units = spans["name"].copy()
-    for idx in spans.index[inner]:
-        cursor = parent_by_key.get(key[idx])
-        for _ in range(16):  # climb to the enclosing call
-            if cursor is None or call_by_key.get(cursor, True):
-                break
-            cursor = parent_by_key.get(cursor)
-        if cursor in name_by_key:
-            units[idx] = name_by_key[cursor]
-    return units
+        return pd_series(names, spans.index)
+    trace_ids = spans["trace_id"].to_numpy(dtype=object)
+    keys = trace_ids + ":" + spans["span_id"].fillna("").to_numpy(dtype=object)
+    parent_keys = trace_ids + ":" + spans["parent_id"].fillna("").to_numpy(dtype=object)
+    parent = _pd().Index(keys, dtype=object).get_indexer(parent_keys)
+    is_call = spans["is_llm_call"].to_numpy()
+    rows = np.flatnonzero(inner)
+    call = parent[rows]
+    for _ in range(16):  # climb to the enclosing call
+        climb = (call >= 0) & ~is_call[np.maximum(call, 0)]
+        if not climb.any():
+            break
+        call[climb] = parent[call[climb]]
+    found = call >= 0
+    names[rows[found]] = names[call[found]]
+    return pd_series(names, spans.index)
+
+
+def pd_series(values: Any, index: Any) -> pd.Series:
+    return _pd().Series(values, index=index, dtype=object)
 
 
 def _as_list(by: str | Sequence[str] | None) -> list[str]:
@@ -689,30 +697,35 @@ def sessions(ts: TraceSet) -> pd.DataFrame:
     traces["session_id"] = traces["session_id"].fillna("(none)")
     traces["start_ms"] = traces["start_time"].astype("datetime64[ns, UTC]").astype("int64") / 1e6
     traces["end_ms"] = traces["start_ms"] + traces["duration_ms"]
+    traces["failed"] = (traces["status"] == "ERROR").astype("int64")
+    traces["tokens"] = traces["total_tokens"].fillna(0).astype("int64")
     spans = ts.spans.assign(session_id=ts.spans["session_id"].fillna("(none)"), name=_work_units(ts.spans))
     selftime = spans.groupby(["session_id", "name"], sort=True)["self_ms"].sum().reset_index()
     selftime = selftime.sort_values(["session_id", "self_ms", "name"], ascending=[True, False, True], kind="mergesort")
     dominant = selftime.groupby("session_id", sort=False).head(1).set_index("session_id")
-    rows = []
-    for session_id, group in traces.groupby("session_id", sort=True):
-        slowest = group.sort_values(["duration_ms", "trace_id"], ascending=[False, True], kind="mergesort").iloc[0]
-        total = float(group["duration_ms"].sum())
-        dom_name = dominant.at[session_id, "name"] if session_id in dominant.index else None
-        dom_ms = float(dominant.at[session_id, "self_ms"]) if session_id in dominant.index else float("nan")
-        failed = int((group["status"] == "ERROR").sum())
-        rows.append({
-            "session_id": session_id, "traces": len(group), "users": group["user_id"].nunique(), "failed": failed,
-            "error_rate": round(failed / len(group), 4), "first_start": group["start_time"].min(),
-            "wall_ms": float(group["end_ms"].max() - group["start_ms"].min()), "total_ms": total,
-            "mean_ms": float(group["duration_ms"].mean()), "p95_ms": _quantiles(group["duration_ms"], (0.95,))[0],
-            "llm_calls": int(group["llm_calls"].sum()), "total_tokens": int(group["total_tokens"].fillna(0).sum()),
-            "cost_usd": float(group["cost_usd"].sum(min_count=1)) if group["cost_usd"].notna().any() else float("nan"),
-            "slowest_trace_id": slowest["trace_id"], "slowest_ms": float(slowest["duration_ms"]),
-            "dominant_span": dom_name, "dominant_share": round(dom_ms / total, 4) if total else float("nan"),
-        })  # fmt: skip
-    out = pd.DataFrame(rows, columns=list(columns))
+    slowest = traces.sort_values(["duration_ms", "trace_id"], ascending=[False, True], kind="mergesort")
+    slowest = slowest.groupby("session_id", sort=False).head(1).set_index("session_id")
+
+    grouped = traces.groupby("session_id", sort=True)
+    out = grouped.agg(
+        traces=("trace_id", "size"), users=("user_id", "nunique"), failed=("failed", "sum"),
+        first_start=("start_time", "min"), first_ms=("start_ms", "min"), last_ms=("end_ms", "max"),
+        total_ms=("duration_ms", "sum"), mean_ms=("duration_ms", "mean"), llm_calls=("llm_calls", "sum"),
+        total_tokens=("tokens", "sum"), cost_usd=("cost_usd", lambda v: v.sum(min_count=1)),
+    )  # fmt: skip
+    out["p95_ms"] = grouped["duration_ms"].quantile(0.95)
+    out["wall_ms"] = out["last_ms"] - out["first_ms"]
+    out["error_rate"] = (out["failed"] / out["traces"]).round(4)
+    out["slowest_trace_id"] = slowest["trace_id"]
+    out["slowest_ms"] = slowest["duration_ms"]
+    out["dominant_span"] = dominant["name"].reindex(out.index)
+    share = dominant["self_ms"].reindex(out.index) / out["total_ms"]
+    out["dominant_share"] = share.where(out["total_ms"] > 0).round(4)
+    out = out.reset_index()
+    for column in ("users", "failed", "llm_calls", "total_tokens"):
+        out[column] = out[column].astype("int64")
     out = out.sort_values(["total_ms", "session_id"], ascending=[False, True], kind="mergesort")
-    return _round(out.reset_index(drop=True), 1)
+    return _round(out.loc[:, list(columns)].reset_index(drop=True), 1)
 
 
 # ---------------------------------------------------------------------------------------------------------

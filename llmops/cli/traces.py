@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 EXIT_PARTIAL = 3
 
 app = typer.Typer(
-    help="Export, import and analyse traces: summary, errors, latency, tools, sessions, tokens, compare, show.",
+    help="Export, import and analyse traces: summary, errors, latency, tools, sessions, tokens, compare, show. "
+    "Read --from a trace file, or the tracking store (--experiment, --filter). Exit codes: 0 done, 1 error (one "
+    "line on stderr), 2 usage, 3 done but damaged lines of the trace file were skipped.",
     no_args_is_help=True,
 )
 
@@ -175,8 +177,10 @@ def export(
     filter_: Optional[str] = FILTER,
     max_traces: Optional[int] = typer.Option(None, "--max", min=1, help="At most this many traces (oldest first)."),
 ) -> None:
-    """Write traces of the store to a file: MLflow's trace JSON, one trace per line, with spans, tags,
-    metadata and assessments."""
+    """Write traces of the store to a trace file (.jsonl).
+
+    MLflow's trace JSON, one trace per line, with spans, tags, metadata and assessments, oldest first.
+    """
     with user_errors():
         from llmops.analysis.io import export_traces
 
@@ -196,8 +200,11 @@ def import_(
         None, "--experiment", "-e", help="Experiment to import into (created if needed; default: the file name)."
     ),
 ) -> None:
-    """Write a trace file into the store keeping trace ids, timestamps, spans, tags and assessments (they show
-    in the MLflow UI as recorded). Traces already there are skipped: importing twice adds nothing."""
+    """Import a trace file into the store, as recorded.
+
+    Trace ids, timestamps, spans, tags and assessments are kept, so the MLflow UI shows the traces as they
+    were recorded. Traces already there are skipped: importing twice adds nothing.
+    """
     with user_errors():
         from llmops.analysis.io import import_traces
 
@@ -222,8 +229,11 @@ def summary(
     from_: Optional[Path] = FROM, experiment: Optional[str] = EXPERIMENT, filter_: Optional[str] = FILTER,
     fmt: Format = FORMAT,
 ) -> None:  # fmt: skip
-    """The trace set in figures: traces, failures, latency percentiles, LLM calls, tokens, cost, tools,
-    retrieval, problems, prompt versions."""
+    """The trace set in figures.
+
+    Traces, failures, latency percentiles, LLM calls, tokens, cost, tools, retrieval, problems, prompt
+    versions, skipped lines.
+    """
     with _trace_set(from_, experiment, filter_) as ts:
         from llmops.analysis.diagnostics import summary as compute
 
@@ -239,8 +249,11 @@ def errors(
     failed: bool = typer.Option(False, "--failed", help="One row per failed trace with the category of its failure."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also write the error Pareto chart (PNG)."),
 ) -> None:  # fmt: skip
-    """The error taxonomy: HTTP errors from the model, timeouts, tool exceptions, invalid structured output,
-    empty retrievals..., counted where they started, most frequent first."""
+    """The error taxonomy, most frequent first (the error Pareto).
+
+    HTTP errors from the model, timeouts, tool exceptions, invalid structured output, empty retrievals...,
+    each counted in the span where it started.
+    """
     with _trace_set(from_, experiment, filter_) as ts:
         from llmops.analysis import diagnostics
 
@@ -271,8 +284,11 @@ def latency(
     by: str = typer.Option("span_type,name", "--by", help="Span columns to group by, comma-separated."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also write the trace latency histogram (PNG)."),
 ) -> None:  # fmt: skip
-    """Where the time goes: p50/p95/p99 per span type and name, and each one's share of trace time (self
-    time: the shares add up to 100%, a little more when spans run in parallel)."""
+    """Where the time goes: p50/p95/p99 per span type and name.
+
+    Each row's share of trace time is its self time (not covered by a child): the shares add up to 100%, a
+    little more when spans run in parallel.
+    """
     with _trace_set(from_, experiment, filter_) as ts:
         from llmops.analysis.diagnostics import latency_breakdown
 
@@ -295,7 +311,7 @@ def tools(
     from_: Optional[Path] = FROM, experiment: Optional[str] = EXPERIMENT, filter_: Optional[str] = FILTER,
     fmt: Format = FORMAT,
 ) -> None:  # fmt: skip
-    """Tool usage and failure rates, the most failing tool first, with its most frequent error."""
+    """Tool calls and failure rates, the most failing tool first, with its most frequent error."""
     with _trace_set(from_, experiment, filter_) as ts:
         from llmops.analysis.diagnostics import tool_usage
 
@@ -309,7 +325,7 @@ def retrieval(
     documents: bool = typer.Option(False, "--documents", help="How often each document was retrieved instead."),
     expected: Optional[str] = typer.Option(None, "--expected", help="Compare with this expectation (doc ids), e.g. expected_doc_ids."),
 ) -> None:  # fmt: skip
-    """Retrieval statistics: calls, empty results, documents per call; or document frequencies."""
+    """Retrieval: calls, empty results, documents per call; or how often each document came back."""
     with _trace_set(from_, experiment, filter_) as ts:
         from llmops.analysis import diagnostics
 
@@ -342,7 +358,7 @@ def tokens(
     fmt: Format = FORMAT, limit: Optional[int] = LIMIT,
     by: str = typer.Option("model", "--by", help="model, or trace columns such as prompt_name,prompt_version or session_id."),
 ) -> None:  # fmt: skip
-    """Token usage and cost by model, prompt version, session or user; and LLM calls per trace."""
+    """Tokens and cost by model, prompt version, session or user; LLM calls per trace."""
     with _trace_set(from_, experiment, filter_) as ts:
         from llmops.analysis.diagnostics import llm_calls, token_usage
 
@@ -381,8 +397,11 @@ def compare(
     significant: bool = typer.Option(False, "--significant", help="Only the significant differences."),
     fmt: Format = FORMAT,
 ) -> None:  # fmt: skip
-    """Compare two trace sets (two files, or one set split --by a column such as prompt_version) and flag
-    the significant differences (Mann-Whitney U for latencies and counts, Fisher / z tests for rates)."""
+    """Compare two trace sets and flag the significant differences.
+
+    Two trace files (baseline, candidate), or one set split --by a column such as prompt_version. Tests:
+    Mann-Whitney U for latencies and per-trace counts, Fisher's exact or a z test for rates.
+    """
     files = files or []
     problems = False
     with user_errors():
@@ -442,8 +461,11 @@ def show(
     full: bool = typer.Option(False, "--full", help="With --format json: include whole inputs and outputs."),
     fmt: Format = typer.Option(Format.table, "--format", help="table (a tree) or json."),
 ) -> None:
-    """One trace as a tree of spans with durations, status, errors and the key inputs/outputs, like the
-    MLflow UI's trace view."""
+    """One trace as a tree of spans, like the MLflow UI's trace view.
+
+    Each span with its duration, start offset, status, error and key inputs/outputs (an LLM call's model,
+    tokens and tool calls; a tool's arguments and result; a retriever's query and documents).
+    """
     with user_errors():
         from llmops.analysis import io, tree
 
