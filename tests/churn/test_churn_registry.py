@@ -165,6 +165,12 @@ def test_cli_register_promote_registry_rollback(evaluated, name, monkeypatch):
     assert nothing_before.exit_code == 1
     assert "v1 is the first production version" in nothing_before.stderr
 
+    assert churn("promote", "--margin", "-1").exit_code == 0  # let v2 in, then take it back
+    rolled = churn("rollback")
+    assert rolled.exit_code == 0, rolled.output
+    assert f"Rolled back {name} production: v2 -> v1" in rolled.stdout
+    assert "promoted, rolled back" in churn("registry").stdout
+
 
 def test_mistakes_get_clear_messages(evaluated, name, session_store):
     import mlflow
