@@ -46,6 +46,10 @@ def demo(
             text_column="text", prompt_alias=prompt_alias,
         )  # fmt: skip
         print_summary(batch.summary, out)
+        console.rule("[bold]4. evaluate: the ci suite")
+        from llmops.cli.eval import demo_evaluation
+
+        demo_evaluation(prompt_alias)
     uri = settings.tracking_uri
     console.print(
         Panel(

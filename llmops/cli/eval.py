@@ -183,3 +183,35 @@ def register_datasets(
             rows = datasets.load(s.dataset)
             dataset = datasets.register(f"comment-analyzer-{s.name}", rows, done.experiment_id)
             console.print(f"comment-analyzer-{s.name}: {len(rows)} records (dataset {dataset.dataset_id})")
+
+
+def demo_evaluation(prompt_alias: str = "production", config: Path = Path("evals.yaml"), suite: str = "ci") -> None:
+    """The last step of ``llmops demo``: the ci suite on the prompt the demo just used, with its verdict.
+
+    Skipped (with a word) outside a checkout, where there is no evals.yaml; a failing gate is reported, not
+    turned into a failing demo.
+    """
+    if not config.is_file():
+        console.print(f"no {config} here: run `uv run llmops eval --suite {suite}` from the repository to evaluate")
+        return
+    try:
+        from llmops.evaluation.report import write
+        from llmops.evaluation.runner import run_suite
+
+        result = run_suite(
+            suite, prompt_alias=prompt_alias, config=config,
+            on_progress=lambda message: err_console.print(f"[dim]{message}[/]", highlight=False),
+        )  # fmt: skip
+        written = write(result, "eval-report.md", "eval-junit.xml")
+    except UserError as exc:
+        console.print(f"evaluation skipped: {exc}", highlight=False)
+        return
+    from llmops.settings import get_settings
+
+    print_report(result)
+    console.print(
+        "reports: " + ", ".join(str(p) for p in written) + ". In the MLflow UI: experiment "
+        f"[bold]{get_settings().experiment_name}-eval[/], its [bold]Evaluations[/] tab; every trace carries one "
+        "assessment per scorer.",
+        highlight=False,
+    )
