@@ -57,3 +57,22 @@ def test_the_students_copy_has_no_answers(tmp_path):
     assert "answer" not in (out / "questions.yaml").read_text().lower().split("questions:")[0]
     again = CliRunner().invoke(app, ["exam", "student-copy", str(SHIPPED), str(out)])
     assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_the_shipped_key_is_what_the_toolkit_computes_from_the_shipped_traces():
+    from llmops.exam.questions import compute_questions
+
+    key = yaml.safe_load((SHIPPED / "teacher/answer_key.yaml").read_text())["answers"]
+    questions = compute_questions(SHIPPED / "traces.jsonl", 7)
+    assert len(questions) >= 20
+    assert {q.id: q.teacher() for q in questions} == key
+
+
+def test_a_bad_seed_or_folder_fails_with_one_clear_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from llmops.cli import app
+
+    result = CliRunner().invoke(app, ["exam", "build", "--seed", "-1", "--out", str(tmp_path / "kit")])
+    assert result.exit_code == 1 and "non-negative" in result.output
+    assert not (tmp_path / "kit").exists()
