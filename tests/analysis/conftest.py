@@ -201,6 +201,35 @@ def planted(session_store, tmp_path_factory) -> Planted:
 
 
 @pytest.fixture(scope="session")
+def _empty_store_file(tmp_path_factory) -> Path:
+    """An empty, fully migrated MLflow SQLite store, made once (migrations cost seconds; a copy costs none)."""
+    from mlflow.tracing.client import TracingClient
+
+    path = tmp_path_factory.mktemp("empty-store") / "mlflow.db"
+    TracingClient(f"sqlite:///{path}").store  # creates the schema
+    return path
+
+
+@pytest.fixture
+def fresh_store(_empty_store_file, tmp_path, monkeypatch) -> str:
+    """A fresh, empty tracking store for one test (a copy of the migrated template); the configured
+    tracking URI points at it during the test and is restored afterwards."""
+    import shutil
+
+    import mlflow
+
+    path = tmp_path / "fresh.db"
+    shutil.copyfile(_empty_store_file, path)
+    uri = f"sqlite:///{path}"
+    previous = mlflow.get_tracking_uri()
+    monkeypatch.setenv("LLMOPS_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    yield uri
+    mlflow.set_tracking_uri(previous)
+
+
+@pytest.fixture(scope="session")
 def planted_set(planted):
     """The planted trace set loaded from its file (the tests must not modify it)."""
     from llmops.analysis import load_file

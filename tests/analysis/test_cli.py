@@ -154,14 +154,14 @@ def test_damaged_lines_are_named_and_the_exit_code_is_3(cli, planted, tmp_path):
     assert "1 bad line(s) skipped" in result.stderr and "16 trace(s) loaded" in result.stderr
 
 
-def test_export_then_import_with_the_cli(cli, planted, tmp_path, tmp_store):
-    # tmp_store points the CLI at a fresh store; export from it is empty, so export from the planted store
+def test_export_then_import_with_the_cli(cli, planted, tmp_path, fresh_store):
+    # fresh_store points the CLI at a fresh store; export from it is empty, so export from the planted store
     out = tmp_path / "copy.jsonl"
     os.environ["LLMOPS_TRACKING_URI"] = planted.tracking_uri
     try:
         exported = cli("export", "--experiment", planted.experiment, "--filter", "trace.status = 'OK'", "--out", out)
     finally:
-        os.environ["LLMOPS_TRACKING_URI"] = tmp_store
+        os.environ["LLMOPS_TRACKING_URI"] = fresh_store
     assert exported.exit_code == 0 and "exported 15 trace(s)" in exported.stdout
     imported = cli("import", out)
     assert imported.exit_code == 0

@@ -42,12 +42,12 @@ def test_export_writes_mlflow_trace_json_one_trace_per_line(planted):
     assert set(with_assessments) == {planted.id("v2-0"), planted.id("v2-1")}
 
 
-def test_import_into_a_fresh_store_keeps_ids_timestamps_spans_tags_and_assessments(planted, tmp_store):
+def test_import_into_a_fresh_store_keeps_ids_timestamps_spans_tags_and_assessments(planted, fresh_store):
     from mlflow.tracing.client import TracingClient
 
     report = import_traces(planted.path, experiment="imported")
     assert (report.imported, report.skipped, report.problems) == (17, [], [])
-    client = TracingClient(tmp_store)
+    client = TracingClient(fresh_store)
     for original in _lines(planted.path):
         info = original["info"]
         copy = client.get_trace(info["trace_id"]).to_dict()
@@ -63,17 +63,17 @@ def test_import_into_a_fresh_store_keeps_ids_timestamps_spans_tags_and_assessmen
         assert copy["info"].get("assessments", []) == info.get("assessments", [])
 
 
-def test_importing_twice_adds_nothing(planted, tmp_store):
+def test_importing_twice_adds_nothing(planted, fresh_store):
     first = import_traces(planted.path)
     again = import_traces(planted.path)
     assert first.experiment == "planted"  # the file name, when no experiment is given
     assert (first.imported, len(first.skipped)) == (17, 0)
     assert (again.imported, sorted(again.skipped)) == (0, sorted(planted.ids.values()))
-    assert _count_rows(tmp_store, "trace_info") == 17
-    assert _count_rows(tmp_store, "assessments") == 2
+    assert _count_rows(fresh_store, "trace_info") == 17
+    assert _count_rows(fresh_store, "assessments") == 2
 
 
-def test_the_imported_set_analyses_like_the_file(planted, planted_set, tmp_store):
+def test_the_imported_set_analyses_like_the_file(planted, planted_set, fresh_store):
     import pandas as pd
 
     from llmops.analysis import load_store
@@ -112,11 +112,11 @@ def test_a_damaged_file_loads_the_rest_and_names_each_bad_line(damaged):
     assert str(ts.problems[0]).startswith("line 3: truncated")
 
 
-def test_importing_a_damaged_file_imports_the_good_lines_and_reports_the_bad(damaged, tmp_store):
+def test_importing_a_damaged_file_imports_the_good_lines_and_reports_the_bad(damaged, fresh_store):
     report = import_traces(damaged, experiment="damaged")
     assert report.imported == 13
     assert [p.line for p in report.problems] == [3, 6, 9, 12]
-    assert _count_rows(tmp_store, "trace_info") == 13
+    assert _count_rows(fresh_store, "trace_info") == 13
 
 
 def test_a_file_torn_at_the_end_keeps_every_complete_trace(planted, tmp_path):
