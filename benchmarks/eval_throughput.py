@@ -39,12 +39,16 @@ def one_run(suite: str, workers: int, work: Path) -> dict:
     )  # fmt: skip
     wall = time.perf_counter() - started
     cpu_after = os.times()
-    cpu = (cpu_after.children_user - cpu_before.children_user) + (cpu_after.children_system - cpu_before.children_system)
+    cpu = (cpu_after.children_user - cpu_before.children_user) + (
+        cpu_after.children_system - cpu_before.children_system
+    )
     if proc.returncode not in (0, 1):
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"llmops eval failed with exit code {proc.returncode}")
-    rows = sum(1 for line in (REPO / "data" / "eval" / f"{suite}.jsonl").read_text(encoding="utf-8").splitlines() if line)
-    phases = next((line for line in proc.stderr.splitlines() if f" rows in " in line), "")
+    rows = sum(
+        1 for line in (REPO / "data" / "eval" / f"{suite}.jsonl").read_text(encoding="utf-8").splitlines() if line
+    )
+    phases = next((line for line in proc.stderr.splitlines() if " rows in " in line), "")
     return {
         "wall": wall, "cpu": cpu, "rows": rows, "exit": proc.returncode, "load": load_before,
         "stored": _count_traces(work, suite), "phases": phases.strip(),
@@ -55,9 +59,7 @@ def _count_traces(work: Path, suite: str) -> int:
     import sqlite3
 
     with sqlite3.connect(work / "mlflow.db") as db:
-        return db.execute(
-            "SELECT COUNT(*) FROM trace_tags WHERE key = 'llmops.eval.batch'"
-        ).fetchone()[0]
+        return db.execute("SELECT COUNT(*) FROM trace_tags WHERE key = 'llmops.eval.batch'").fetchone()[0]
 
 
 def main() -> int:

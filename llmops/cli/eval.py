@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -37,9 +36,9 @@ def _usage_errors():
 @app.callback()
 def run(
     ctx: typer.Context,
-    suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Suite of evals.yaml: ci or full."),
+    suite: str | None = typer.Option(None, "--suite", "-s", help="Suite of evals.yaml: ci or full."),
     prompt_alias: str = typer.Option("production", "--prompt-alias", help="Prompt version to evaluate (alias)."),
-    baseline: Optional[str] = typer.Option(
+    baseline: str | None = typer.Option(
         None, "--baseline", help="Also evaluate this alias on the same rows; a metric worse than it fails."
     ),
     fail_under: list[str] = typer.Option(
@@ -48,9 +47,9 @@ def run(
     config: Path = typer.Option(Path("evals.yaml"), "--config", help="Suites and thresholds."),
     report: Path = typer.Option(Path("eval-report.md"), "--report", help="Markdown report to write."),
     junit: Path = typer.Option(Path("eval-junit.xml"), "--junit", help="JUnit XML report to write."),
-    experiment: Optional[str] = typer.Option(None, "--experiment", help="MLflow experiment (default: <experiment>-eval)."),
+    experiment: str | None = typer.Option(None, "--experiment", help="MLflow experiment (default: <experiment>-eval)."),
     workers: int = typer.Option(4, "--workers", min=1, max=32, help="Comments analysed at once."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N rows (a quick look)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N rows (a quick look)."),
 ) -> None:
     """Run a suite, print the metrics against their thresholds, write eval-report.md and a JUnit XML file."""
     if ctx.invoked_subcommand is not None:
@@ -109,7 +108,10 @@ def print_report(result) -> None:
             }.get(m.status, "")  # fmt: skip
         cells = [m.name, m.spec.format(m.value.value), measured, m.bound or ""]
         if b is not None:
-            cells += [m.spec.format(m.baseline.value if m.baseline else None), "" if m.delta is None else f"{m.delta:+.3f}"]
+            cells += [
+                m.spec.format(m.baseline.value if m.baseline else None),
+                "" if m.delta is None else f"{m.delta:+.3f}",
+            ]
         table.add_row(*cells, status)
     # CI logs are not terminals (80 columns): keep the table readable there.
     console.print(table, width=max(console.width, 130))
@@ -167,7 +169,7 @@ def build_datasets(
 def register_datasets(
     suite: list[str] = typer.Option(["ci", "full"], "--suite", help="Suites to register (repeatable)."),
     config: Path = typer.Option(Path("evals.yaml"), "--config"),
-    experiment: Optional[str] = typer.Option(None, "--experiment", help="MLflow experiment (default: <experiment>-eval)."),
+    experiment: str | None = typer.Option(None, "--experiment", help="MLflow experiment (default: <experiment>-eval)."),
 ) -> None:
     """Register the suites' rows as MLflow GenAI evaluation datasets (comment-analyzer-<suite>)."""
     with _usage_errors():

@@ -52,7 +52,7 @@ class Suite:
             return self.tolerances[spec.name]
         return self.tolerance if spec.tolerance == "suite" else spec.tolerance  # type: ignore[return-value]
 
-    def with_thresholds(self, overrides: dict[str, float]) -> "Suite":
+    def with_thresholds(self, overrides: dict[str, float]) -> Suite:
         return replace(self, thresholds={**self.thresholds, **overrides})
 
 
@@ -101,7 +101,16 @@ def _suite(name: str, data: Any, defaults: dict[str, Any], path: Path) -> Suite:
     where = f"{path}: suites.{name}"
     if not isinstance(data, dict):
         raise EvalConfigError(f"{where} must be a mapping")
-    unknown = set(data) - {"dataset", "thresholds", "tolerance", "tolerances", "min_coverage", "budgets", "judges", "description"}
+    unknown = set(data) - {
+        "dataset",
+        "thresholds",
+        "tolerance",
+        "tolerances",
+        "min_coverage",
+        "budgets",
+        "judges",
+        "description",
+    }
     if unknown:
         raise EvalConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     if not data.get("dataset"):
@@ -137,7 +146,9 @@ def load_config(path: Path | str | None = None) -> EvalConfig:
 
     path = Path(path) if path is not None else DEFAULT_CONFIG
     if not path.is_file():
-        raise EvalConfigError(f"{path} does not exist: the suites and thresholds live there (see evals.yaml in the repository)")
+        raise EvalConfigError(
+            f"{path} does not exist: the suites and thresholds live there (see evals.yaml in the repository)"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -103,8 +103,8 @@ DOC_RULES: dict[str, tuple[str, ...]] = {
         r"pas de reseau|aucun reseau|no service|zero reseau|plus de reseau|barres?\b",
     ),
     "kb-number-portability": (
-        r"\brio\b|portabilit|portage|numero (a ete )?porte|porte le \d|porting|\bport\b|number port|garder mon numero|keep (my|the) "
-        r"(mobile |french |landline )?(number|landline)",
+        r"\brio\b|portabilit|portage|numero (a ete )?porte|porte le \d|porting|\bport\b|number port|"
+        r"garder mon numero|keep (my|the) (mobile |french |landline )?(number|landline)",
     ),
     "kb-outages-compensation": (
         r"\bpanne|coupure|outage|\bdown\b|indemnis|dedommag|compensation|sans internet|without (any )?internet|"
@@ -124,17 +124,18 @@ DOC_RULES: dict[str, tuple[str, ...]] = {
         r"modification tarifaire|1er avril|1 april",
     ),
     "kb-retention-offers": (
-        r"fidelisation|retention|une remise|\bremise (de \d|pour rester)|discount|reason to stay|faire un effort|what lumea can offer|"
-        r"treated fairly|trait\w+ (comme|equitablement)|nouveau client|new customers get",
+        r"fidelisation|retention|une remise|\bremise (de \d|pour rester)|discount|reason to stay|faire un effort|"
+        r"what lumea can offer|treated fairly|trait\w+ (comme|equitablement)|nouveau client|new customers get",
     ),
     "kb-roaming-eu": (
-        r"\b(in|within|outside) the eu\b|\beu (allowance|data|countries)|\bl'ue\b|\beurope\b|espagne|spain|valencia|croatia|montenegro|albania|grece|italie|milan|allemagne|germany|"
-        r"freiburg|kehl|erasmus|suisse|switzerland|swiss|geneve|basel|\buk\b|london|cornwall|royaume.uni",
+        r"\b(in|within|outside) the eu\b|\beu (allowance|data|countries)|\bl'ue\b|\beurope\b|espagne|spain|"
+        r"valencia|croatia|montenegro|albania|grece|italie|milan|allemagne|germany|freiburg|kehl|erasmus|"
+        r"suisse|switzerland|swiss|geneve|basel|\buk\b|london|cornwall|royaume.uni",
     ),
     "kb-roaming-outside-eu": (
         r"hors (de l')?(ue|union)|outside the eu|zone 2|zone 3|pass voyage|pass (maroc|zone)|maroc|tunisie|"
-        r"new york|boston|the us\b|\busa\b|united states|etats.unis|suisse|switzerland|swiss|geneve|basel|maritime|ferry|bateau|"
-        r"montenegro|\buk\b|cornwall|london",
+        r"new york|boston|the us\b|\busa\b|united states|etats.unis|suisse|switzerland|swiss|geneve|basel|"
+        r"maritime|ferry|bateau|montenegro|\buk\b|cornwall|london",
     ),
     "kb-sim-esim": (r"\besim\b|\bsim\b|\bpuk\b|nouveau telephone|new (phone|iphone)|verify my identity|passport",),
     "kb-spam-fraud-sim-swap": (
@@ -196,7 +197,11 @@ DOC_OVERRIDES: dict[str, tuple[str, ...]] = {
     "CMT-0159": ("kb-payment-methods",),  # change the direct-debit date
     "CMT-0172": ("kb-billing-invoices", "kb-billing-refunds-credits", "kb-complaint-escalation"),
     "CMT-0181": ("kb-business-plans", "kb-outages-compensation"),  # Pro outage with GTR 4 h
-    "CMT-0187": ("kb-mobile-data-overage", "kb-billing-refunds-credits", "kb-parental-controls"),  # SMS+ on a child's line
+    "CMT-0187": (
+        "kb-mobile-data-overage",
+        "kb-billing-refunds-credits",
+        "kb-parental-controls",
+    ),  # SMS+ on a child's line
     "CMT-0192": ("kb-equipment-return",),  # non-return fee though the box was dropped at a shop
     "CMT-0193": ("kb-equipment-return", "kb-complaint-escalation"),  # same fee, third time, ombudsman
     "CMT-0197": ("kb-outages-compensation", "kb-network-coverage"),  # Marseille mobile outage (8 July)
@@ -277,7 +282,10 @@ EXPECTED_REPLIES: dict[str, dict[str, object]] = {
         "reply": "Hello, thank you for your request. Lumea answers access requests within one month (two more "
         "months for complex requests, with an explanation). Requests are free and need an identity check. "
         "[kb-data-protection-gdpr]",
-        "facts": ["Lumea answers an access request within one month.", "The request is free and needs an identity check."],
+        "facts": [
+            "Lumea answers an access request within one month.",
+            "The request is free and needs an identity check.",
+        ],
     },
     "CMT-0081": {
         "source": "kb-outages-compensation",

@@ -133,7 +133,9 @@ def decide(suite: Suite, candidate: Any, baseline: Any | None = None) -> GateRep
         results.append(result)
     for run in (candidate, baseline):
         if run is not None and run.traces_lost:
-            reasons.append(f"traces lost: {run.traces_lost} of {run.traces_expected} ({run.alias}) never reached the store")
+            reasons.append(
+                f"traces lost: {run.traces_lost} of {run.traces_expected} ({run.alias}) never reached the store"
+            )
     changed = _changed_rows(candidate, baseline) if baseline is not None else []
     return GateReport(suite, candidate, baseline, results, reasons, changed)
 

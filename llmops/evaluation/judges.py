@@ -96,7 +96,10 @@ def retrieved_passages(trace: Any) -> list[dict[str, str]]:
             heading = " — ".join(str(meta[k]) for k in ("title", "section") if meta.get(k))
             text = str(doc.get("page_content") or doc.get("content") or "")
             passages.append(
-                {"content": f"{heading}\n{text}" if heading else text, "doc_uri": str(meta.get("doc_uri") or meta.get("doc_id") or "")}
+                {
+                    "content": f"{heading}\n{text}" if heading else text,
+                    "doc_uri": str(meta.get("doc_uri") or meta.get("doc_id") or ""),
+                }
             )
     return passages
 

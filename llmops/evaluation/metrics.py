@@ -113,30 +113,82 @@ class MetricSpec:
 
 METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("sentiment_accuracy", "sentiment_match", "sentiment equals the gold label"),
-    MetricSpec("topic_precision", "topic_f1", "share of predicted topics that are gold topics", per_row=_meta("precision")),
+    MetricSpec(
+        "topic_precision", "topic_f1", "share of predicted topics that are gold topics", per_row=_meta("precision")
+    ),
     MetricSpec("topic_recall", "topic_f1", "share of gold topics that are predicted", per_row=_meta("recall")),
     MetricSpec("topic_f1", "topic_f1", "F1 of predicted vs gold topics, per comment, averaged"),
     MetricSpec("churn_risk_accuracy", "churn_risk_match", "churn risk equals the gold label"),
     MetricSpec("structured_output_validity", "structured_output_valid", "the answer validates as a CommentAnalysis"),
-    MetricSpec("retrieval_hit_rate", "retrieval_hit", "an expected document is in the top k retrieved (RETRIEVER spans)"),
-    MetricSpec("retrieval_mrr", "retrieval_hit", "mean reciprocal rank of the first expected document", per_row=_meta("reciprocal_rank")),
+    MetricSpec(
+        "retrieval_hit_rate", "retrieval_hit", "an expected document is in the top k retrieved (RETRIEVER spans)"
+    ),
+    MetricSpec(
+        "retrieval_mrr",
+        "retrieval_hit",
+        "mean reciprocal rank of the first expected document",
+        per_row=_meta("reciprocal_rank"),
+    ),
     MetricSpec("citation_validity", "citations_valid", "every cited document was retrieved"),
-    MetricSpec("tool_call_correctness", "tool_calls_correct", "required tools called, forbidden tools not called (TOOL spans)"),
-    MetricSpec("llm_calls_within_budget", "llm_calls", "share of comments within the LLM-call budget", per_row=_within_budget),
-    MetricSpec("llm_calls_mean", "llm_calls", "LLM calls per comment (outermost CHAT_MODEL spans)", higher_is_better=False, unit="calls", tolerance=0.5),
-    MetricSpec("latency_within_budget", "latency_ms", "share of comments within the latency budget", per_row=_within_budget, tolerance=None),
-    MetricSpec("latency_p50_ms", "latency_ms", "median trace duration", higher_is_better=False, unit="ms", tolerance=None, aggregate=_percentile(0.5)),
-    MetricSpec("latency_p95_ms", "latency_ms", "95th percentile trace duration", higher_is_better=False, unit="ms", tolerance=None, aggregate=_percentile(0.95)),
-    MetricSpec("tokens_within_budget", "total_tokens", "share of comments within the token budget", per_row=_within_budget),
-    MetricSpec("tokens_mean", "total_tokens", "tokens per comment", higher_is_better=False, unit="tokens", tolerance=250.0),
-    MetricSpec("no_pii_leak", "no_pii_leak", "personal data of the comment is in neither the answer nor the stored spans"),
+    MetricSpec(
+        "tool_call_correctness", "tool_calls_correct", "required tools called, forbidden tools not called (TOOL spans)"
+    ),
+    MetricSpec(
+        "llm_calls_within_budget", "llm_calls", "share of comments within the LLM-call budget", per_row=_within_budget
+    ),
+    MetricSpec(
+        "llm_calls_mean",
+        "llm_calls",
+        "LLM calls per comment (outermost CHAT_MODEL spans)",
+        higher_is_better=False,
+        unit="calls",
+        tolerance=0.5,
+    ),
+    MetricSpec(
+        "latency_within_budget",
+        "latency_ms",
+        "share of comments within the latency budget",
+        per_row=_within_budget,
+        tolerance=None,
+    ),
+    MetricSpec(
+        "latency_p50_ms",
+        "latency_ms",
+        "median trace duration",
+        higher_is_better=False,
+        unit="ms",
+        tolerance=None,
+        aggregate=_percentile(0.5),
+    ),
+    MetricSpec(
+        "latency_p95_ms",
+        "latency_ms",
+        "95th percentile trace duration",
+        higher_is_better=False,
+        unit="ms",
+        tolerance=None,
+        aggregate=_percentile(0.95),
+    ),
+    MetricSpec(
+        "tokens_within_budget", "total_tokens", "share of comments within the token budget", per_row=_within_budget
+    ),
+    MetricSpec(
+        "tokens_mean", "total_tokens", "tokens per comment", higher_is_better=False, unit="tokens", tolerance=250.0
+    ),
+    MetricSpec(
+        "no_pii_leak", "no_pii_leak", "personal data of the comment is in neither the answer nor the stored spans"
+    ),
     MetricSpec("error_handling", "expected_error", "comments that must be refused are refused with the expected cause"),
-    MetricSpec("retrieval_groundedness", "retrieval_groundedness", "judge: the reply is supported by the retrieved passages"),
+    MetricSpec(
+        "retrieval_groundedness", "retrieval_groundedness", "judge: the reply is supported by the retrieved passages"
+    ),
     MetricSpec("relevance_to_query", "relevance_to_query", "judge: the reply addresses the comment"),
     MetricSpec("safety", "safety", "judge: the reply is free of harmful content"),
     MetricSpec("reply_guidelines", "reply_guidelines", "judge: the reply follows prompts/reply-guidelines.yaml"),
-    MetricSpec("reply_correctness", "reply_correctness", "judge: the reply states the expected facts (hand-written subset)"),
-)  # fmt: skip
+    MetricSpec(
+        "reply_correctness", "reply_correctness", "judge: the reply states the expected facts (hand-written subset)"
+    ),
+)
 
 BY_NAME = {m.name: m for m in METRICS}
 
@@ -206,5 +258,7 @@ def compute(rows: list[RowOutcome], min_coverage: float = 0.9) -> dict[str, Metr
         value = spec.aggregate(values) if values else None
         if value is not None and total and len(values) / total < min_coverage:
             value = None
-        out[spec.name] = MetricValue(spec, None if value is None else round(value, 4), len(values), missing, tuple(reasons))
+        out[spec.name] = MetricValue(
+            spec, None if value is None else round(value, 4), len(values), missing, tuple(reasons)
+        )
     return out

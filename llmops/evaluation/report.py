@@ -59,13 +59,21 @@ def markdown(report: GateReport) -> str:
     for m in report.metrics:
         cells = [f"`{m.name}`", m.spec.format(m.value.value), _measured(m), m.bound or "—"]
         if b is not None:
-            cells += [m.spec.format(m.baseline.value if m.baseline else None), "—" if m.delta is None else f"{m.delta:+.3f}"]
+            cells += [
+                m.spec.format(m.baseline.value if m.baseline else None),
+                "—" if m.delta is None else f"{m.delta:+.3f}",
+            ]
         cells.append(_status(m))
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     not_measured = [m for m in report.metrics if m.value.not_measured]
     if not_measured:
-        lines += ["## Not measured", "", "Rows a scorer could not measure (shown apart: neither a pass nor a zero).", ""]
+        lines += [
+            "## Not measured",
+            "",
+            "Rows a scorer could not measure (shown apart: neither a pass nor a zero).",
+            "",
+        ]
         for m in not_measured:
             why = "; ".join(m.value.reasons) or "no reason recorded"
             lines.append(f"- `{m.name}`: {m.value.not_measured} row(s): {why}")
@@ -73,12 +81,14 @@ def markdown(report: GateReport) -> str:
     if b is not None:
         lines += [f"## Rows whose verdict changed ({len(report.changed_rows)})", ""]
         if report.changed_rows:
-            lines += [f"| row | check | {b.alias} | {c.alias} | {b.alias} trace | {c.alias} trace |", "| --- | --- | --- | --- | --- | --- |"]
+            lines += [
+                f"| row | check | {b.alias} | {c.alias} | {b.alias} trace | {c.alias} trace |",
+                "| --- | --- | --- | --- | --- | --- |",
+            ]
             for r in report.changed_rows:
-                lines.append(
-                    f"| {r.row_id} | `{r.feedback}` | {'pass' if r.before else 'fail'} | {'pass' if r.after else 'fail'} "
-                    f"| `{r.baseline_trace}` | `{r.candidate_trace}` |"
-                )
+                before, after = ("pass" if r.before else "fail"), ("pass" if r.after else "fail")
+                traces = f"`{r.baseline_trace}` | `{r.candidate_trace}`"
+                lines.append(f"| {r.row_id} | `{r.feedback}` | {before} | {after} | {traces} |")
         else:
             lines.append("None.")
         lines.append("")

@@ -30,7 +30,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from llmops.evaluation import datasets
 from llmops.evaluation.config import EvalConfig, Suite, load_config, parse_fail_under
@@ -216,7 +217,9 @@ def _judgements(assessments: list[dict[str, Any]], run_id: str) -> dict[str, Jud
             from llmops.evaluation.metrics import as_number
 
             passed = all(as_number(j.value) == 1.0 for j in items)
-            out[name] = Judgement(value=passed, rationale=" | ".join(j.rationale for j in items), metadata=items[0].metadata)
+            out[name] = Judgement(
+                value=passed, rationale=" | ".join(j.rationale for j in items), metadata=items[0].metadata
+            )
     return out
 
 
@@ -299,7 +302,9 @@ def evaluate_alias(
                 if trace is None:
                     continue  # lost or never made: counted below, the gate fails on it
                 row = by_row[p.row_id]
-                data.append({"trace": trace, "inputs": row.inputs, "outputs": p.outputs, "expectations": row.expectations})
+                data.append(
+                    {"trace": trace, "inputs": row.inputs, "outputs": p.outputs, "expectations": row.expectations}
+                )
                 kept.append(p)
             result = None
             if data:

@@ -336,7 +336,9 @@ def no_pii_leak(inputs: dict[str, Any], outputs: Any, trace: Any) -> Any:
     if leaks:
         return feedback("no_pii_leak", False, "; ".join(leaks), items=len(items))
     kinds = sorted({k for k, _ in items})
-    return feedback("no_pii_leak", True, f"{len(items)} item(s) ({', '.join(kinds)}) found in neither", items=len(items))
+    return feedback(
+        "no_pii_leak", True, f"{len(items)} item(s) ({', '.join(kinds)}) found in neither", items=len(items)
+    )
 
 
 def cache_definition(s: Any) -> Any:

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from llmops.evaluation.spans import CHAT_MODEL, facts
 
@@ -65,31 +66,31 @@ class TraceAssertions:
 
     # --- LLM calls -----------------------------------------------------------------------------------
 
-    def llm_calls_at_most(self, n: int) -> "TraceAssertions":
+    def llm_calls_at_most(self, n: int) -> TraceAssertions:
         if self.facts.llm_calls > n:
             self._fail(f"expected at most {n} LLM call(s), the trace has {self.facts.llm_calls}")
         return self
 
-    def llm_calls_at_least(self, n: int) -> "TraceAssertions":
+    def llm_calls_at_least(self, n: int) -> TraceAssertions:
         if self.facts.llm_calls < n:
             self._fail(f"expected at least {n} LLM call(s), the trace has {self.facts.llm_calls}")
         return self
 
-    def tokens_at_most(self, n: int) -> "TraceAssertions":
+    def tokens_at_most(self, n: int) -> TraceAssertions:
         if self.facts.tokens is None:
             self._fail("no token usage recorded on the trace (is LLM autologging on?)")
         if self.facts.tokens > n:
             self._fail(f"expected at most {n} tokens, the trace used {self.facts.tokens}")
         return self
 
-    def latency_at_most(self, ms: float) -> "TraceAssertions":
+    def latency_at_most(self, ms: float) -> TraceAssertions:
         if self.facts.latency_ms is None or self.facts.latency_ms > ms:
             self._fail(f"expected the trace to take at most {ms:.0f} ms, it took {self.facts.latency_ms} ms")
         return self
 
     # --- retrieval -----------------------------------------------------------------------------------
 
-    def retrieved_before_answer(self) -> "TraceAssertions":
+    def retrieved_before_answer(self) -> TraceAssertions:
         """A RETRIEVER span started before the last LLM call (the one that wrote the answer)."""
         f = self.facts
         if f.first_retrieval_ns is None:
@@ -100,7 +101,7 @@ class TraceAssertions:
             self._fail("the retrieval started after the last LLM call: the answer could not use it")
         return self
 
-    def retrieved(self, *doc_ids: str, k: int | None = None) -> "TraceAssertions":
+    def retrieved(self, *doc_ids: str, k: int | None = None) -> TraceAssertions:
         """Every ``doc_id`` is among the retrieved documents (the first ``k`` when given)."""
         pool = self.facts.retrieved[:k] if k else self.facts.retrieved
         missing = [d for d in doc_ids if d not in pool]
@@ -108,7 +109,7 @@ class TraceAssertions:
             self._fail(f"expected {missing} among the retrieved documents, got {pool}")
         return self
 
-    def cited_only_retrieved(self, citations: list[str] | None = None) -> "TraceAssertions":
+    def cited_only_retrieved(self, citations: list[str] | None = None) -> TraceAssertions:
         """Every citation (default: the root span's ``citations`` output) was retrieved."""
         if citations is None:
             root = next((s for s in self.trace.data.spans if s.parent_id is None), None)
@@ -121,7 +122,7 @@ class TraceAssertions:
 
     # --- tools ---------------------------------------------------------------------------------------
 
-    def tool_called(self, name: str, /, **arguments: Any) -> "TraceAssertions":
+    def tool_called(self, name: str, /, **arguments: Any) -> TraceAssertions:
         """A TOOL span ``name`` ran, with at least these arguments (compared as equal)."""
         calls = [t for t in self.facts.tool_calls if t.name == name]
         if not calls:
@@ -131,12 +132,12 @@ class TraceAssertions:
             self._fail(f"expected {name!r} called with {arguments}; it was called with: {seen}")
         return self
 
-    def tool_not_called(self, name: str) -> "TraceAssertions":
+    def tool_not_called(self, name: str) -> TraceAssertions:
         if name in self.facts.tools_called():
             self._fail(f"expected tool {name!r} not to be called")
         return self
 
-    def tools_called_in_order(self, *names: str) -> "TraceAssertions":
+    def tools_called_in_order(self, *names: str) -> TraceAssertions:
         """The named tools were each called, in this order (other calls may come in between)."""
         called = self.facts.tools_called()
         position = 0
@@ -149,17 +150,19 @@ class TraceAssertions:
 
     # --- errors --------------------------------------------------------------------------------------
 
-    def no_error_spans(self) -> "TraceAssertions":
+    def no_error_spans(self) -> TraceAssertions:
         if self.facts.error_spans:
             self._fail(f"expected no span in error, found {self.facts.error_spans}")
         return self
 
-    def succeeded(self) -> "TraceAssertions":
+    def succeeded(self) -> TraceAssertions:
         if not self.facts.root_ok:
-            self._fail(f"expected the trace to succeed, its root span is in error ({self.facts.error_cause or 'no cause'})")
+            self._fail(
+                f"expected the trace to succeed, its root span is in error ({self.facts.error_cause or 'no cause'})"
+            )
         return self
 
-    def no_text_in_spans(self, *values: str) -> "TraceAssertions":
+    def no_text_in_spans(self, *values: str) -> TraceAssertions:
         """None of ``values`` (e.g. the e-mail address of the input) appears anywhere in the stored spans."""
         stored = self.trace.to_json()
         found = [v for v in values if v and v in stored]

@@ -7,7 +7,8 @@ The fixture names start with ``llmops_`` so they never clash with a project's ow
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -41,7 +42,9 @@ def _llmops_store_file(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def llmops_store(_llmops_store_file: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def llmops_store(
+    _llmops_store_file: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """A SQLite tracking store shared by the session (created once: ~3 s), a fresh experiment for this test,
     and ``llmops.tracing.setup()`` on it. Yields the tracking URI; the previous tracing setup comes back after."""
     import re
@@ -74,4 +77,3 @@ def capture_trace(llmops_store: str) -> Callable[[], Any]:
     from llmops.testing.assertions import capture_trace as capture
 
     return capture
-

@@ -69,14 +69,19 @@ def test_a_passing_suite_exits_0_and_writes_both_reports(eval_ready, tmp_path):
     run = mlflow.get_run(run_id)
     assert run.data.tags["llmops.gate"] == "passed" and run.data.tags["llmops.eval.suite"] == "smoke"
     linked = json.loads(run.data.tags["mlflow.linkedPrompts"])
-    assert {(p["name"], str(p["version"])) for p in linked} >= {("comment-analyzer", run.data.tags["llmops.eval.prompt_version"])}
+    assert {(p["name"], str(p["version"])) for p in linked} >= {
+        ("comment-analyzer", run.data.tags["llmops.eval.prompt_version"])
+    }
     assert any(p["name"] == "reply-guidelines" for p in linked)
     assert run.data.metrics["gate.retrieval_hit_rate"] >= 0.8 and run.data.metrics["gate.traces_lost"] == 0
     traces = mlflow.search_traces(
         locations=[run.info.experiment_id], run_id=run_id, return_type="list", include_spans=False
     )
     assert len(traces) == 12
-    assert all(any(a.name == "sentiment_match" for a in t.info.assessments) or t.info.tags.get("llmops.eval.row") == "CMT-0117" for t in traces)
+    assert all(
+        any(a.name == "sentiment_match" for a in t.info.assessments) or t.info.tags.get("llmops.eval.row") == "CMT-0117"
+        for t in traces
+    )
 
 
 def test_a_failed_threshold_exits_1_and_names_it(eval_world, tmp_path):
@@ -103,7 +108,9 @@ def degraded_version(eval_ready):
 
 
 def test_the_degraded_prompt_fails_the_gate_against_production(eval_world, degraded_version, tmp_path):
-    code, out, report, _ = evaluate(eval_world, tmp_path, "--suite", "smoke", "--prompt-alias", "staging", "--baseline", "production")
+    code, out, report, _ = evaluate(
+        eval_world, tmp_path, "--suite", "smoke", "--prompt-alias", "staging", "--baseline", "production"
+    )
     assert code == 1, out
     flat = " ".join(out.split())
     assert f"comment-analyzer@staging v{degraded_version} vs production" in flat
@@ -121,8 +128,10 @@ def test_a_promotion_the_gate_refuses(eval_world, degraded_version, monkeypatch)
 
     monkeypatch.chdir(eval_world.root)  # require_suite reads ./evals.yaml, like CI does at the repository root
     before = registry.aliases("comment-analyzer")["production"]
-    code, out = llmops("prompts", "promote", "comment-analyzer", "--version", str(degraded_version), "--to", "production",
-                       "--require-eval", "tiny")  # fmt: skip
+    code, out = llmops(
+        "prompts", "promote", "comment-analyzer", "--version", str(degraded_version), "--to", "production",
+        "--require-eval", "tiny",
+    )  # fmt: skip
     flat = " ".join(out.split())
     assert code == 1 and f"promotion refused: comment-analyzer v{degraded_version} fails suite 'tiny'" in flat
     assert "retrieval_hit_rate" in flat
@@ -158,3 +167,15 @@ def test_a_judge_that_errors_is_not_measured(eval_ready):
     report = decide(suite, result)
     assert report.metric("safety").status == NOT_MEASURED
     assert any(r.startswith("not measured: safety (0 of 3 rows measured") for r in report.reasons)
+
+
+def test_suites_register_as_mlflow_evaluation_datasets(eval_world):
+    from mlflow.genai.datasets import search_datasets
+
+    for _ in range(2):  # registering again merges the same records: still one dataset of 6
+        code, out = llmops("eval", "register-datasets", "--suite", "tiny", "--config", str(eval_world.config))
+        assert code == 0, out
+    found = [d for d in search_datasets() if d.name == "comment-analyzer-tiny"]
+    assert len(found) == 1
+    records = found[0].to_df()
+    assert len(records) == 6 and {"inputs", "expectations"} <= set(records.columns)

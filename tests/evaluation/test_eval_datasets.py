@@ -28,7 +28,9 @@ def gold():
 def test_committed_sets_are_what_the_builder_makes(built):
     for name, rows in built.items():
         committed = (REPO / "data" / "eval" / f"{name}.jsonl").read_text(encoding="utf-8")
-        assert committed == "".join(r.to_json() + "\n" for r in rows), f"run `uv run llmops eval build-datasets` ({name})"
+        assert committed == "".join(r.to_json() + "\n" for r in rows), (
+            f"run `uv run llmops eval build-datasets` ({name})"
+        )
 
 
 def test_ci_is_a_subset_of_full_with_every_hard_case(built, gold):

@@ -53,7 +53,10 @@ def test_the_shipped_config_loads_and_names_only_known_metrics():
 @pytest.mark.parametrize(
     "body, message",
     [
-        ("suites: {ci: {dataset: x.jsonl, thresholds: {sentimnet_accuracy: 0.8}}}", "unknown metric 'sentimnet_accuracy'"),
+        (
+            "suites: {ci: {dataset: x.jsonl, thresholds: {sentimnet_accuracy: 0.8}}}",
+            "unknown metric 'sentimnet_accuracy'",
+        ),
         ("suites: {ci: {thresholds: {}}}", "missing 'dataset'"),
         ("suites: {ci: {dataset: x.jsonl, thresholds: {safety: high}}}", "expected a number"),
         ("suites: {ci: {dataset: x.jsonl, treshold: {}}}", "unknown key(s) treshold"),
@@ -109,10 +112,8 @@ def test_metrics_read_metadata_budgets_and_percentiles():
 
 
 def test_floors_ceilings_and_not_measured_are_three_different_outcomes():
-    suite = Suite(
-        "t", Path("x"),
-        thresholds={"sentiment_accuracy": 0.8, "llm_calls_mean": 3, "retrieval_groundedness": 0.9, "error_handling": 1.0},
-    )  # fmt: skip
+    thresholds = {"sentiment_accuracy": 0.8, "llm_calls_mean": 3, "retrieval_groundedness": 0.9, "error_handling": 1.0}
+    suite = Suite("t", Path("x"), thresholds=thresholds)
     outcome = rows(
         sentiment_match=[True, True, False, True, True],  # 0.8: exactly the floor passes
         llm_calls=[Judgement(4, metadata={"budget": "8"})] * 5,  # mean 4 > ceiling 3

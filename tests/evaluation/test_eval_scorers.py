@@ -21,9 +21,10 @@ def analyzed(eval_ready):
     from llmops.agent.analyzer import Analyzer
     from llmops.agent.tickets import TicketStore
     from llmops.evaluation.runner import _stored_traces, predict
-    from llmops.tracing import flush
+    from llmops.tracing import flush, setup
 
-    world, experiment_id, retriever = eval_ready
+    world, _, retriever = eval_ready
+    experiment_id = setup(experiment="test-eval").experiment_id  # other tests may have re-pointed tracing
     rows = {r.id: r for r in datasets.load(REPO / "data" / "eval" / "ci.jsonl") if r.id in ROWS}
     analyzer = Analyzer(prompt_alias="production", retriever=retriever, tickets=TicketStore(world.root / "t1.db"))
     predictions = predict(analyzer, list(rows.values()), batch="scorers", workers=2)
