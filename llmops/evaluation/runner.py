@@ -450,7 +450,6 @@ def run_suite(
 
 def _record_verdict(report: Any) -> None:
     """The gate's verdict on the candidate run: tags, and the Markdown report as an artifact."""
-    import mlflow
     from mlflow import MlflowClient
 
     from llmops.evaluation.report import markdown
@@ -469,4 +468,3 @@ def _record_verdict(report: Any) -> None:
             client.log_artifact(run_id, str(path))
     except Exception:  # the artifact is a convenience; the verdict is already on the run
         pass
-    mlflow.end_run() if mlflow.active_run() else None
