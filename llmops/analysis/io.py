@@ -311,7 +311,7 @@ def search_trace_pages(
                 locations=[experiment_id],
                 filter_string=filter_string or None,
                 max_results=size,
-                order_by=["timestamp_ms ASC"],
+                order_by=["timestamp_ms ASC", "request_id ASC"],  # ties broken by id: a stable file
                 page_token=token,
                 include_spans=include_spans,
             )

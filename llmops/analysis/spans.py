@@ -47,6 +47,7 @@ from __future__ import annotations
 import base64
 import binascii
 import gc
+import numbers
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -156,7 +157,8 @@ class TraceSet:
 
 
 def _sort_key(value: Any) -> tuple:
-    return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))
+    """Numbers in numeric order (numpy's too: version 10 after 9), then everything else as text."""
+    return (0, float(value), "") if isinstance(value, numbers.Real) else (1, 0.0, str(value))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -684,15 +686,14 @@ def build_trace_set(builder: TableBuilder, source: str, problems: list[LineProbl
             values[call[fill]] = values[inner[fill]]
         no_model = np.array([model[c] is None and model[i] is not None for c, i in zip(call.tolist(), inner.tolist())], dtype=bool)
         model[call[no_model]] = model[inner[no_model]]
-        invalid[call] |= invalid[inner]
-    for values in tokens.values():
-        values[~is_call] = np.nan
+        np.logical_or.at(invalid, call, invalid[inner])
     invalid &= is_call
-    tokens = {k: pd.array(np.where(np.isnan(v), 0, v).astype("int64"), dtype="Int64") for k, v in tokens.items()} | {
-        f"_{k}_missing": np.isnan(v) for k, v in tokens.items()
-    }
-    for k in ("input_tokens", "output_tokens", "total_tokens"):
-        tokens[k][tokens.pop(f"_{k}_missing")] = pd.NA
+    for name, values in tokens.items():
+        values[~is_call] = np.nan  # usage on LLM-call rows only: a sum never counts a call twice
+        missing = np.isnan(values)
+        column = pd.array(np.where(missing, 0, values).astype("int64"), dtype="Int64")
+        column[missing] = pd.NA
+        tokens[name] = column
 
     duration = (end - start) / 1e6
     # self time: duration minus the union of the children's intervals (parallel children are not subtracted
@@ -714,34 +715,34 @@ def build_trace_set(builder: TableBuilder, source: str, problems: list[LineProbl
     trace_start = pd.Series(start).groupby(trace_codes).transform("min").to_numpy() if n else start
 
     def text(values: Any) -> Any:  # object dtype on every pandas version (pandas 3 would infer arrow strings)
-        return pd.Series(values, dtype=object)
+        return pd.Series(values, dtype=object, copy=False)
 
-    spans = pd.DataFrame(
-        {
-            "trace_id": text(trace_ids), "span_id": text(span_ids), "parent_id": text(parent_ids),
-            "name": text(col("name")), "span_type": text(span_type), "depth": depth,
-            "start_time": pd.to_datetime(start, unit="ns", utc=True).astype("datetime64[ns, UTC]"),
-            "start_ns": pd.array(col("start_ns"), dtype="Int64"), "end_ns": pd.array(col("end_ns"), dtype="Int64"),
-            "offset_ms": (start - trace_start) / 1e6, "duration_ms": duration, "self_ms": self_ms,
-            "status": text(col("status")), "error_type": text(col("error_type")),
-            "error_message": text(col("error_message")), "http_status": pd.array(col("http_status"), dtype="Int64"),
-            "is_llm_call": is_call, "model": text(model), **tokens, "invalid_output": invalid,
-            "tool_name": text(np.where(span_type == "TOOL", col("name"), None)),
-            "retrieved_doc_ids": text(col("retrieved_doc_ids")),
-            "retrieved_count": pd.array(col("retrieved_count"), dtype="Int64"), "query": text(col("query")),
-        }
-    )  # fmt: skip
-
-    traces = _build_traces(builder, spans, trace_codes, trace_uniques, is_call)
+    status = col("status")
+    names = col("name")
+    retrieved = col("retrieved_doc_ids")
+    traces = _build_traces(builder, trace_codes, trace_uniques, is_call, status, span_type, tokens, trace_ids, retrieved)
     # the trace's prompt, session and user on every span, through integer positions
     row_of_code = pd.Index(traces["trace_id"].to_numpy(dtype=object), dtype=object).get_indexer(trace_uniques)
-    span_rows = row_of_code[trace_codes] if n else np.zeros(0, dtype=np.int64)
-    known = span_rows >= 0
+    span_rows = np.where(row_of_code[trace_codes] >= 0, row_of_code[trace_codes], -1) if n else np.zeros(0, dtype=np.int64)
+    per_span = {}
     for column in ("prompt_name", "prompt_version", "session_id", "user_id"):
         values = _object_array(traces[column].astype(object).where(traces[column].notna(), None).tolist() + [None])
-        spans[column] = pd.Series(values[np.where(known, span_rows, -1)], dtype=object)
-    spans["prompt_version"] = pd.array(spans["prompt_version"].tolist(), dtype="Int64")
-    spans = spans.loc[:, list(SPAN_COLUMNS)]
+        per_span[column] = values[span_rows]
+    columns = {
+        "trace_id": text(trace_ids), "span_id": text(span_ids), "parent_id": text(parent_ids), "name": text(names),
+        "span_type": text(span_type), "depth": depth,
+        "start_time": pd.to_datetime(start, unit="ns", utc=True).astype("datetime64[ns, UTC]"),
+        "start_ns": _int_array(s["start_ns"], order), "end_ns": _int_array(s["end_ns"], order),
+        "offset_ms": (start - trace_start) / 1e6, "duration_ms": duration, "self_ms": self_ms,
+        "status": text(status), "error_type": text(col("error_type")), "error_message": text(col("error_message")),
+        "http_status": _int_array(s["http_status"], order), "is_llm_call": is_call, "model": text(model), **tokens,
+        "invalid_output": invalid, "tool_name": text(np.where(span_type == "TOOL", names, None)),
+        "retrieved_doc_ids": text(retrieved), "retrieved_count": _int_array(s["retrieved_count"], order),
+        "query": text(col("query")), "prompt_name": text(per_span["prompt_name"]),
+        "prompt_version": pd.array(per_span["prompt_version"].tolist(), dtype="Int64"),
+        "session_id": text(per_span["session_id"]), "user_id": text(per_span["user_id"]),
+    }  # fmt: skip
+    spans = pd.DataFrame({name: columns[name] for name in SPAN_COLUMNS})
 
     a = builder.a
     assessments = pd.DataFrame({k: pd.Series(_object_array(a[k]), dtype=object) for k in ASSESSMENT_COLUMNS})
@@ -794,7 +795,26 @@ def _object_array(values: list[Any]) -> Any:
     return out
 
 
-def _build_traces(builder: TableBuilder, spans: pd.DataFrame, trace_codes: Any, trace_uniques: Any, is_call: Any) -> pd.DataFrame:
+def _int_array(values: list[Any], order: Any) -> Any:
+    """A nullable Int64 array of ``values`` (None -> NA) in ``order``; fast when nothing is missing."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        return pd.array(np.array(values, dtype=np.int64)[order], dtype="Int64")
+    except (TypeError, ValueError, OverflowError):
+        missing = np.array([v is None for v in values], dtype=bool)[order]
+        data = np.array([0 if v is None else v for v in values], dtype=np.int64)[order]
+        out = pd.array(data, dtype="Int64")
+        out[missing] = pd.NA
+        return out
+
+
+def _build_traces(
+    builder: TableBuilder, trace_codes: Any, trace_uniques: Any, is_call: Any, status: Any, span_type: Any,
+    tokens: dict[str, Any], trace_ids: Any, retrieved: Any,
+) -> pd.DataFrame:  # fmt: skip
+    """The trace table: the builder's trace rows plus counts and token sums from the span arrays."""
     import numpy as np
     import pandas as pd
 
@@ -810,45 +830,40 @@ def _build_traces(builder: TableBuilder, spans: pd.DataFrame, trace_codes: Any, 
     n_traces = len(trace_uniques)
 
     def per_trace(mask: Any = None, values: Any = None) -> Any:
-        weights = None if values is None else values
-        if mask is not None:
-            codes = trace_codes[mask]
-            weights = None if weights is None else weights[mask]
-        else:
-            codes = trace_codes
+        codes = trace_codes if mask is None else trace_codes[mask]
+        weights = None if values is None else (values if mask is None else values[mask])
         return np.bincount(codes, weights=weights, minlength=n_traces) if n_traces else np.zeros(0)
 
-    status = spans["status"].to_numpy()
-    span_type = spans["span_type"].to_numpy()
+    error = status == "ERROR"
     tool = span_type == "TOOL"
     counts = {
-        "spans": per_trace(),
-        "error_spans": per_trace(status == "ERROR"),
-        "llm_calls": per_trace(is_call),
-        "tool_calls": per_trace(tool),
-        "tool_errors": per_trace(tool & (status == "ERROR")),
-    }
+        "spans": per_trace(), "error_spans": per_trace(error), "llm_calls": per_trace(is_call),
+        "tool_calls": per_trace(tool), "tool_errors": per_trace(tool & error),
+    }  # fmt: skip
     code_of = pd.Index(_object_array(list(trace_uniques)), dtype=object).get_indexer(traces["trace_id"].to_numpy(dtype=object))
     present = code_of >= 0
     codes = np.where(present, code_of, 0)
     for column, values in counts.items():
         traces[column] = np.where(present, values[codes] if n_traces else 0, 0).astype("int64")
     for kind in ("input", "output", "total"):
-        column = spans[f"{kind}_tokens"]
-        have = column.notna().to_numpy()
-        sums = per_trace(have, column.fillna(0).to_numpy(dtype="float64"))
+        column = tokens[f"{kind}_tokens"]
+        have = ~np.asarray(column.isna())
+        sums = per_trace(have, np.asarray(column.fillna(0), dtype="float64"))
         seen = per_trace(have)
-        from_spans = np.where(present & (seen[codes] > 0 if n_traces else False), sums[codes] if n_traces else 0, np.nan)
-        traces[f"{kind}_tokens"] = pd.array(
-            [int(v) if v == v else (int(f) if f is not pd.NA else pd.NA) for v, f in zip(from_spans, traces[f"trace_{kind}_tokens"])],
-            dtype="Int64",
-        )
-    retrievers = spans[span_type == "RETRIEVER"]
-    merged: dict[str, tuple[str, ...]] = {}
-    for trace_id, ids in zip(retrievers["trace_id"].tolist(), retrievers["retrieved_doc_ids"].tolist()):
+        from_spans = np.where(present & (seen[codes] > 0), sums[codes], np.nan) if n_traces else np.full(len(traces), np.nan)
+        # a trace without token usage on its spans keeps the total MLflow recorded for it
+        fallback = traces[f"trace_{kind}_tokens"]
+        use_spans = ~np.isnan(from_spans)
+        merged = pd.array(np.where(use_spans, from_spans, 0).astype("int64"), dtype="Int64")
+        merged[~use_spans] = fallback[~use_spans].array
+        traces[f"{kind}_tokens"] = merged
+    merged_ids: dict[str, tuple[str, ...]] = {}
+    for row in np.flatnonzero(span_type == "RETRIEVER").tolist():
+        ids = retrieved[row]
         if ids:
-            merged[trace_id] = tuple(dict.fromkeys((*merged.get(trace_id, ()), *ids)))
-    traces["retrieved_doc_ids"] = _object_array([merged.get(i, ()) for i in traces["trace_id"]])
+            trace_id = trace_ids[row]
+            merged_ids[trace_id] = tuple(dict.fromkeys((*merged_ids.get(trace_id, ()), *ids)))
+    traces["retrieved_doc_ids"] = _object_array([merged_ids.get(i, ()) for i in traces["trace_id"]])
     traces["start_time"] = pd.to_datetime(traces["start_ms"].astype("float64"), unit="ms", utc=True).astype("datetime64[ns, UTC]")
     traces = traces.sort_values(["start_ms", "trace_id"], kind="mergesort", na_position="last").reset_index(drop=True)
     return traces.loc[:, list(TRACE_COLUMNS)]
