@@ -7,7 +7,8 @@
    problems (HTTP 429/500 with a retry, timeouts, tool exceptions, empty retrievals, broken structured
    output). Seeded: the same set every run. Written as a trace file (MLflow trace JSON per line).
 2. Imports the file into a fresh SQLite store with ``llmops.analysis.import_traces`` (throughput printed).
-3. Measures, each in its own fresh process (wall time of load + summary, and peak RSS):
+3. Measures, each in its own fresh process, in interleaved rounds (default 3; medians reported): wall and
+   CPU time of imports + load + summary, and peak RSS:
    a. ``summary`` from the trace file (``load_file``);
    b. ``summary`` from the SQLite store (``load_store``, direct SQL read);
    c. the same summary table the naive way: ``mlflow.search_traces(return_type="list")`` and Python loops
@@ -16,7 +17,7 @@
 
 Targets: file <= 10 s, store >= 10x faster than the naive way, peak memory <= 2 GB.
 
-    uv run python benchmarks/trace_analysis.py [--traces 10000] [--workdir DIR] [--keep]
+    uv run python benchmarks/trace_analysis.py [--traces 10000] [--rounds 3] [--workdir DIR] [--keep] [--reuse]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -422,6 +424,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="Keep the generated file and store.")
     parser.add_argument("--reuse", action="store_true", help="Reuse the file and store of an earlier --workdir run.")
+    parser.add_argument("--rounds", type=int, default=3, help="Interleaved rounds per measurement (median reported).")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--uri", help=argparse.SUPPRESS)
@@ -454,17 +457,32 @@ def main() -> None:
     else:
         print(f"reusing {args.file} ({args.file.stat().st_size / 1e6:,.0f} MB) and {db} ({db.stat().st_size / 1e6:,.0f} MB)")
 
-    runs = {name: _run_phase(name, args) for name in ("file", "store", "naive")}
+    # Rounds interleaved (file, store, naive, file, ...) on a machine shared with other work: each figure is
+    # the median of its rounds, so one burst of someone else's load does not decide a ratio.
+    rounds: dict[str, list[dict]] = {"file": [], "store": [], "naive": []}
+    for _ in range(args.rounds):
+        for name in rounds:
+            rounds[name].append(_run_phase(name, args))
+    runs = {}
+    for name, results in rounds.items():
+        ordered = sorted(results, key=lambda r: r["seconds"])
+        median = dict(ordered[len(ordered) // 2])
+        median["cpu"] = statistics.median(r["cpu"] for r in results)
+        median["peak_mb"] = max(r["peak_mb"] for r in results)
+        median["all"] = [round(r["seconds"], 2) for r in results]
+        runs[name] = median
     started = time.perf_counter()
     cli = subprocess.run([sys.executable, "-m", "llmops.cli", "traces", "summary", "--from", str(args.file), "--format", "json"],
                          capture_output=True, text=True)  # fmt: skip
     cli_seconds = time.perf_counter() - started
     print()
-    print(f"{'summary of ' + format(args.traces, ',') + ' traces':<44}{'wall s':>9}{'CPU s':>9}{'peak MB':>10}{'traces/s':>10}")
+    print(f"{'summary of ' + format(args.traces, ',') + ' traces (median of rounds)':<44}{'wall s':>9}{'CPU s':>9}"
+          f"{'peak MB':>10}{'traces/s':>10}  rounds (wall s)")  # fmt: skip
     for label, name in (("from the trace file (load_file)", "file"), ("from the SQLite store (load_store)", "store"),
                         ("naive: mlflow.search_traces + loops", "naive")):  # fmt: skip
         run = runs[name]
-        print(f"{label:<44}{run['seconds']:>9.2f}{run['cpu']:>9.2f}{run['peak_mb']:>10,.0f}{args.traces / run['seconds']:>10,.0f}")
+        print(f"{label:<44}{run['seconds']:>9.2f}{run['cpu']:>9.2f}{run['peak_mb']:>10,.0f}"
+              f"{args.traces / run['seconds']:>10,.0f}  {run['all']}")  # fmt: skip
     print(f"{'CLI: llmops traces summary --from FILE':<44}{cli_seconds:>9.2f}{'':>10}{'':>10}  (process start to exit, exit code {cli.returncode})")
 
     file_s, store_s, naive_s = runs["file"]["seconds"], runs["store"]["seconds"], runs["naive"]["seconds"]

@@ -254,6 +254,15 @@ def _exception_of(events: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _error_fields(events: Any, status_message: str | None) -> tuple[str | None, str | None, int | None]:
+    """(exception type, message, HTTP status) of a failed span: its exception event, else its status."""
+    error_type, error_message = _exception_of(events)
+    error_message = error_message or status_message or None
+    if error_message and len(error_message) > _MAX_MESSAGE:
+        error_message = error_message[: _MAX_MESSAGE - 1] + "…"
+    return error_type, error_message, http_status_of(error_type, error_message)
+
+
 def _has_invalid_tool_args(outputs: Any) -> bool:
     """True when a model's output carries tool calls whose JSON arguments do not parse (a broken structured
     answer), or LangChain's ``invalid_tool_calls``."""
@@ -444,11 +453,7 @@ class TableBuilder:
         status = _STATUS.get(status, status or "UNSET")
         error_type = error_message = http = None
         if status == "ERROR":
-            error_type, error_message = _exception_of(events)
-            error_message = error_message or status_message or None
-            if error_message and len(error_message) > _MAX_MESSAGE:
-                error_message = error_message[: _MAX_MESSAGE - 1] + "…"
-            http = http_status_of(error_type, error_message)
+            error_type, error_message, http = _error_fields(events, status_message)
         model_name = i = o = t = ids = count = query = None
         invalid = False
         if span_type in MODEL_SPAN_TYPES:
@@ -537,44 +542,43 @@ class TableBuilder:
         of the store's spans table). With ``known``, ids and type come from the caller (the store's indexed
         columns). Returns the root facts when the span is the root, else None."""
         attrs = sp.get("attributes") or {}
+        get = attrs.get
         if not known:
-            span_type = _short_text(attrs.get("mlflow.spanType")) or "UNKNOWN"
+            span_type = _short_text(get("mlflow.spanType")) or "UNKNOWN"
             span_id = span_id_hex(sp.get("span_id"))
             parent_id = span_id_hex(sp.get("parent_span_id"))
         status = sp.get("status") or {}
         code = _STATUS.get(status.get("code"), "UNSET")
-        if code == "ERROR" or span_type in MODEL_SPAN_TYPES or span_type == "RETRIEVER":
-            model_type = span_type in MODEL_SPAN_TYPES
-            retriever = span_type == "RETRIEVER"
+        model_name = i = o = t = ids = count = query = error_type = error_message = http = None
+        invalid = False
+        if span_type in MODEL_SPAN_TYPES:
             # an LLM call's inner client span only lends its usage and model; the call's own outputs are judged
-            inner_call = False
-            if model_type:
-                inner_call = parent_id is not None and (trace_id, parent_id) in self._model_spans
-                self._model_spans.add((trace_id, span_id))
-            self.add_span(
-                trace_id, span_id, parent_id, sp.get("name") or "", span_type or "UNKNOWN", code,
-                sp.get("start_time_unix_nano"), sp.get("end_time_unix_nano"),
-                status_message=status.get("message"),
-                events=sp.get("events") if code == "ERROR" else None,
-                usage=attrs.get("mlflow.chat.tokenUsage") if model_type else None,
-                model=(attrs.get("mlflow.llm.model") or attrs.get("model")) if model_type else None,
-                outputs=attrs.get("mlflow.spanOutputs") if ((model_type and not inner_call) or retriever) else None,
-                doc_ids=attrs.get("retrieval.doc_ids") if retriever else None,
-                inputs=attrs.get("mlflow.spanInputs") if retriever else None,
-            )  # fmt: skip
-        else:  # the common plain span (a chain, a tool that worked): one tuple, no parsing
-            self.span_rows.append((
-                trace_id, span_id, parent_id, sp.get("name") or "", span_type or "UNKNOWN",
-                sp.get("start_time_unix_nano"), sp.get("end_time_unix_nano"), code, None, None, None, None, None,
-                None, None, False, None, None, None,
-            ))  # fmt: skip
+            inner_call = parent_id is not None and (trace_id, parent_id) in self._model_spans
+            self._model_spans.add((trace_id, span_id))
+            i, o, t = _usage(get("mlflow.chat.tokenUsage"))
+            model_name = _short_text(get("mlflow.llm.model") or get("model"))
+            if not inner_call:
+                invalid = _has_invalid_tool_args(get("mlflow.spanOutputs"))
+        elif span_type == "RETRIEVER":
+            doc_ids, outputs = get("retrieval.doc_ids"), get("mlflow.spanOutputs")
+            ids, count = _documents(doc_ids, outputs)
+            if doc_ids is None and outputs is None:
+                count = None
+            query = _query(get("mlflow.spanInputs"))
+        if code == "ERROR":
+            error_type, error_message, http = _error_fields(sp.get("events"), status.get("message"))
+        self.span_rows.append((
+            trace_id, span_id, parent_id, sp.get("name") or "", span_type or "UNKNOWN", sp.get("start_time_unix_nano"),
+            sp.get("end_time_unix_nano"), code, error_type, error_message, http, model_name, i, o, t, invalid, ids,
+            count, query,
+        ))  # fmt: skip
         if parent_id is not None:
             return None
         return {
             "status": code, "status_message": status.get("message"), "events": sp.get("events"),
-            "error_cause": attrs.get("llmops.error_cause"), "actions_taken": attrs.get("llmops.actions_taken"),
-            "unsupported_citations": attrs.get("llmops.unsupported_citations"),
-            "injection_suspected": attrs.get("llmops.injection_suspected"),
+            "error_cause": get("llmops.error_cause"), "actions_taken": get("llmops.actions_taken"),
+            "unsupported_citations": get("llmops.unsupported_citations"),
+            "injection_suspected": get("llmops.injection_suspected"),
         }  # fmt: skip
 
     def add_trace_dict(self, d: dict[str, Any]) -> None:
