@@ -27,7 +27,7 @@ from typing import Any
 
 from mlflow.genai.scorers import Correctness, Guidelines, RelevanceToQuery, RetrievalGroundedness, Safety
 
-from llmops.evaluation.scorers import NOT_MEASURED, error_of, reply_of
+from llmops.evaluation.scorers import NOT_MEASURED, reply_of
 
 GUIDELINES_PROMPT = "reply-guidelines"
 
@@ -223,7 +223,6 @@ __all__ = [
     "ReplyGuidelines",
     "ReplyRelevance",
     "ReplySafety",
-    "error_of",
     "guidelines_from_template",
     "judge_scorers",
     "load_guidelines",

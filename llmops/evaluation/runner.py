@@ -135,8 +135,8 @@ def _outputs(result: Any) -> dict[str, Any]:
 
 
 def _refused_trace(row: datasets.EvalRow, cause: str, message: str) -> str:
-    """A one-span trace for a comment the analyzer refused before opening its own (e.g. an empty text),
-    so the row is scored like any other and its refusal is visible in the run."""
+    """A one-span trace for a row the analyzer refused (an empty text) or crashed on before opening its own
+    trace, so the row is scored like any other and the failure is visible in the run."""
     import mlflow
     from mlflow.entities import SpanStatusCode
 
@@ -168,8 +168,8 @@ def predict(analyzer: Any, rows: list[datasets.EvalRow], batch: str, workers: in
                 outputs = {"error": exc.cause, "message": str(exc)}
                 return Prediction(row.id, outputs, exc.trace_id or _refused_trace(row, exc.cause, str(exc)))
             except Exception as exc:  # a bug in one row must not stop the suite: it is scored as a failure
-                outputs = {"error": type(exc).__name__, "message": f"{type(exc).__name__}: {exc}"}
-                return Prediction(row.id, outputs, None)
+                cause, message = type(exc).__name__, f"{type(exc).__name__}: {exc}"
+                return Prediction(row.id, {"error": cause, "message": message}, _refused_trace(row, cause, message))
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="eval-predict") as pool:
         return list(pool.map(one, rows))

@@ -27,8 +27,9 @@ from llmops.evaluation.spans import cached_facts
 NOT_MEASURED = "NOT_MEASURED"
 #: Analyzer failures that mean the structured answer itself was bad (anything else is the run failing).
 STRUCTURE_ERRORS = frozenset({"invalid_structured_output", "no_structured_output"})
-#: Root span name of the placeholder trace recorded for a comment the analyzer refused before tracing.
-REFUSED_ROOT = "analyze_comment.refused"
+#: Root span name of the placeholder trace recorded for a row the analyzer refused (or crashed on) before
+#: opening its own trace, so that every row of a run has a trace to be scored and found in the UI.
+REFUSED_ROOT = "analyze_comment.untraced"
 
 
 @dataclass(frozen=True)

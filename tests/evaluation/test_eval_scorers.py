@@ -75,7 +75,7 @@ def test_high_churn_requires_a_ticket_and_the_injection_forbids_one(analyzed):
 def test_a_refused_comment_is_scored_as_expected_error(analyzed):
     row, outputs, trace = analyzed["CMT-0117"]
     assert outputs["error"] == "empty_text"
-    assert trace.data.spans[0].name == "analyze_comment.refused"
+    assert trace.data.spans[0].name == "analyze_comment.untraced"
     fb = score(row, outputs, trace)
     assert fb["expected_error"].value is True
     assert set(fb) == {"expected_error"}  # labels, tools, costs do not apply to a refused comment
