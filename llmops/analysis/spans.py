@@ -411,21 +411,21 @@ class TableBuilder:
         self._model_spans: set[tuple[str, str | None]] = set()  # to recognise a call's inner client span
 
     @staticmethod
-    def _columns(rows: list[tuple], names: tuple[str, ...]) -> dict[str, list]:
+    def _columns(rows: list[tuple], names: tuple[str, ...]) -> dict[str, tuple]:
         if not rows:
-            return {k: [] for k in names}
-        return dict(zip(names, map(list, zip(*rows))))
+            return {k: () for k in names}
+        return dict(zip(names, zip(*rows)))  # tuples: every consumer only reads them
 
     @property
-    def s(self) -> dict[str, list]:
+    def s(self) -> dict[str, tuple]:
         return self._columns(self.span_rows, self._SPAN_RAW)
 
     @property
-    def t(self) -> dict[str, list]:
+    def t(self) -> dict[str, tuple]:
         return self._columns(self.trace_rows, self._TRACE_RAW)
 
     @property
-    def a(self) -> dict[str, list]:
+    def a(self) -> dict[str, tuple]:
         return self._columns(self.assessment_rows, ASSESSMENT_COLUMNS)
 
     # -- spans ---------------------------------------------------------------------------------------------
@@ -635,11 +635,8 @@ def build_trace_set(builder: TableBuilder, source: str, problems: list[LineProbl
     trace_ids = _object_array(s["trace_id"])
     span_ids = _object_array([v if v is not None else "" for v in s["span_id"]])
     # stable order: trace id, start time, span id (integer keys: sorting Python strings is slow)
-    if n:
-        trace_rank = pd.factorize(trace_ids, sort=True)[0]
-        order = np.lexsort((_span_rank(span_ids), np.nan_to_num(start, nan=np.inf), trace_rank))
-    else:
-        order = np.arange(0)
+    trace_rank, trace_uniques = pd.factorize(trace_ids, sort=True)
+    order = np.lexsort((_span_rank(span_ids), np.nan_to_num(start, nan=np.inf), trace_rank)) if n else np.arange(0)
 
     def col(name: str, dtype: Any = object) -> Any:
         values = s[name]
@@ -650,8 +647,8 @@ def build_trace_set(builder: TableBuilder, source: str, problems: list[LineProbl
     start, end = start[order], end[order]
     span_type = col("span_type")
 
-    # parent row of each span (-1: root or parent not in the set)
-    trace_codes, trace_uniques = pd.factorize(trace_ids)
+    # parent row of each span (-1: root or parent not in the set); trace codes index the sorted unique ids
+    trace_codes = trace_rank[order]
     parent = _parent_rows(trace_codes, span_ids, parent_ids)
     has_parent = parent >= 0
 
@@ -866,7 +863,9 @@ def _build_traces(
         ids = retrieved[row]
         if ids:
             trace_id = trace_ids[row]
-            merged_ids[trace_id] = tuple(dict.fromkeys((*merged_ids.get(trace_id, ()), *ids)))
+            before = merged_ids.get(trace_id)
+            # ids are distinct within a span; merge (first-seen order) only when a trace searched twice
+            merged_ids[trace_id] = ids if before is None else tuple(dict.fromkeys((*before, *ids)))
     traces["retrieved_doc_ids"] = _object_array([merged_ids.get(i, ()) for i in traces["trace_id"]])
     traces["start_time"] = pd.to_datetime(traces["start_ms"].astype("float64"), unit="ms", utc=True).astype("datetime64[ns, UTC]")
     traces = traces.sort_values(["start_ms", "trace_id"], kind="mergesort", na_position="last").reset_index(drop=True)
