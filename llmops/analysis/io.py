@@ -375,7 +375,9 @@ def import_traces(
 
     On an MLflow 3.17 SQL store the traces without assessments are written many per transaction through
     :mod:`llmops.tracing`'s batch writer (the rows MLflow's ``start_trace`` + ``log_spans`` write); anything
-    else goes trace by trace through MLflow's ``TracingClient.start_trace`` then ``log_spans``.
+    else goes through MLflow's ``TracingClient.start_trace`` then ``log_spans``. The store-specific tag
+    ``mlflow.artifactLocation`` and metadata ``mlflow.sourceRun`` are replaced by the importing store's, and
+    MLflow's size statistics (``mlflow.trace.sizeBytes``, ``mlflow.trace.sizeStats``) may be recomputed.
     """
     from llmops.settings import get_settings
 
