@@ -47,6 +47,7 @@ try:
     def dumps(value: object) -> str:
         return orjson.dumps(value).decode()
 except ImportError:  # pragma: no cover
+
     def dumps(value: object) -> str:
         return json.dumps(value, ensure_ascii=False)
 
@@ -198,8 +199,16 @@ def generate(n: int, path: Path, seed: int = 7) -> dict:
                 kind = child[0]
                 if kind == "llm":
                     _, s, e, tokens, out, error = child
-                    usage = {"input_tokens": tokens[0], "output_tokens": tokens[1], "total_tokens": sum(tokens)} if tokens else None
-                    attrs = {"mlflow.llm.model": MODEL, "mlflow.chat.tools": TOOLS_ATTR, "mlflow.message.format": "langchain"}
+                    usage = (
+                        {"input_tokens": tokens[0], "output_tokens": tokens[1], "total_tokens": sum(tokens)}
+                        if tokens
+                        else None
+                    )
+                    attrs = {
+                        "mlflow.llm.model": MODEL,
+                        "mlflow.chat.tools": TOOLS_ATTR,
+                        "mlflow.message.format": "langchain",
+                    }
                     if usage:
                         attrs["mlflow.chat.tokenUsage"] = usage
                     outer = t.span("ChatOpenAI", "CHAT_MODEL", root, s, e, inputs={"messages": messages}, outputs=out,
@@ -405,7 +414,9 @@ def _phase(name: str, args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - cpu_started
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": usage.ru_maxrss / 1024, "result": result}, default=str))
+    print(
+        json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": usage.ru_maxrss / 1024, "result": result}, default=str)
+    )
 
 
 def _run_phase(name: str, args: argparse.Namespace) -> dict:
@@ -455,7 +466,9 @@ def main() -> None:
         print(f"import into a fresh SQLite store: {imported['result']['imported']:,} traces in {imported['seconds']:.1f} s "
               f"({rate:,.0f} traces/s incl. store creation), peak {imported['peak_mb']:,.0f} MB")  # fmt: skip
     else:
-        print(f"reusing {args.file} ({args.file.stat().st_size / 1e6:,.0f} MB) and {db} ({db.stat().st_size / 1e6:,.0f} MB)")
+        print(
+            f"reusing {args.file} ({args.file.stat().st_size / 1e6:,.0f} MB) and {db} ({db.stat().st_size / 1e6:,.0f} MB)"
+        )
 
     # Rounds interleaved (file, store, naive, file, ...) on a machine shared with other work: each figure is
     # the median of its rounds, so one burst of someone else's load does not decide a ratio.
@@ -483,13 +496,17 @@ def main() -> None:
         run = runs[name]
         print(f"{label:<44}{run['seconds']:>9.2f}{run['cpu']:>9.2f}{run['peak_mb']:>10,.0f}"
               f"{args.traces / run['seconds']:>10,.0f}  {run['all']}")  # fmt: skip
-    print(f"{'CLI: llmops traces summary --from FILE':<44}{cli_seconds:>9.2f}{'':>10}{'':>10}  (process start to exit, exit code {cli.returncode})")
+    print(
+        f"{'CLI: llmops traces summary --from FILE':<44}{cli_seconds:>9.2f}{'':>10}{'':>10}  (process start to exit, exit code {cli.returncode})"
+    )
 
     file_s, store_s, naive_s = runs["file"]["seconds"], runs["store"]["seconds"], runs["naive"]["seconds"]
     peak = max(r["peak_mb"] for r in runs.values())
     print()
-    print(f"speed-up vs naive (wall): file {naive_s / file_s:.1f}x, store {naive_s / store_s:.1f}x;  "
-          f"(CPU): file {runs['naive']['cpu'] / runs['file']['cpu']:.1f}x, store {runs['naive']['cpu'] / runs['store']['cpu']:.1f}x")
+    print(
+        f"speed-up vs naive (wall): file {naive_s / file_s:.1f}x, store {naive_s / store_s:.1f}x;  "
+        f"(CPU): file {runs['naive']['cpu'] / runs['file']['cpu']:.1f}x, store {runs['naive']['cpu'] / runs['store']['cpu']:.1f}x"
+    )
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     checks = [
         (f"file <= 10 s ({file_s:.2f} s)", file_s <= 10),

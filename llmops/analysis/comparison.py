@@ -150,7 +150,16 @@ def compare(a: TraceSet, b: TraceSet, *, alpha: float = 0.05, min_count: int = 1
     add("traces", "count", float(len(ta)), float(len(tb)), "-", None, len(ta), len(tb))
     rate("failed_traces", int((ta["status"] == "ERROR").sum()), len(ta), int((tb["status"] == "ERROR").sum()), len(tb))
     values("trace_latency_ms", "median", ta["duration_ms"], tb["duration_ms"])
-    add("trace_latency_ms", "p95", _quantile(ta["duration_ms"], 0.95), _quantile(tb["duration_ms"], 0.95), "-", None, len(ta), len(tb))
+    add(
+        "trace_latency_ms",
+        "p95",
+        _quantile(ta["duration_ms"], 0.95),
+        _quantile(tb["duration_ms"], 0.95),
+        "-",
+        None,
+        len(ta),
+        len(tb),
+    )
     values("llm_calls_per_trace", "mean", ta["llm_calls"], tb["llm_calls"])
     values("tokens_per_trace", "mean", ta["total_tokens"].fillna(0), tb["total_tokens"].fillna(0))
     if ta["cost_usd"].notna().any() or tb["cost_usd"].notna().any():
@@ -167,7 +176,13 @@ def compare(a: TraceSet, b: TraceSet, *, alpha: float = 0.05, min_count: int = 1
     for tool in sorted(set(tools_a["name"]) | set(tools_b["name"])):
         ga, gb = tools_a[tools_a["name"] == tool], tools_b[tools_b["name"] == tool]
         if len(ga) and len(gb):
-            rate(f"tool_failure_rate:{tool}", int((ga["status"] == "ERROR").sum()), len(ga), int((gb["status"] == "ERROR").sum()), len(gb))
+            rate(
+                f"tool_failure_rate:{tool}",
+                int((ga["status"] == "ERROR").sum()),
+                len(ga),
+                int((gb["status"] == "ERROR").sum()),
+                len(gb),
+            )
     ra, rb = sa[sa["span_type"] == "RETRIEVER"], sb[sb["span_type"] == "RETRIEVER"]
     if len(ra) and len(rb):
         rate("empty_retrieval_rate", int((ra["retrieved_count"].fillna(-1) == 0).sum()), len(ra),
@@ -178,13 +193,20 @@ def compare(a: TraceSet, b: TraceSet, *, alpha: float = 0.05, min_count: int = 1
 
     wa, wb = work(sa), work(sb)
     for name in sorted(set(wa["name"]) & set(wb["name"])):
-        values(f"latency_ms:{name}", "median", wa.loc[wa["name"] == name, "duration_ms"], wb.loc[wb["name"] == name, "duration_ms"])
+        values(
+            f"latency_ms:{name}",
+            "median",
+            wa.loc[wa["name"] == name, "duration_ms"],
+            wb.loc[wb["name"] == name, "duration_ms"],
+        )
 
     out = pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
     for column in ("a", "b", "delta", "change", "p_value"):
         out[column] = out[column].astype("float64").round(4)
     out["_p"] = out["p_value"].fillna(2.0)
-    out = out.sort_values(["significant", "_p", "metric", "kind"], ascending=[False, True, True, True], kind="mergesort")
+    out = out.sort_values(
+        ["significant", "_p", "metric", "kind"], ascending=[False, True, True, True], kind="mergesort"
+    )
     return out.drop(columns="_p").reset_index(drop=True)
 
 

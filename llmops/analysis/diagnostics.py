@@ -143,7 +143,13 @@ def _cause_category(cause: str | None) -> tuple[str, str] | None:
 
 
 def _classify_error(
-    span_type: str, name: str, error_type: str | None, message: str | None, http: Any, cause: str | None, model: Any = None
+    span_type: str,
+    name: str,
+    error_type: str | None,
+    message: str | None,
+    http: Any,
+    cause: str | None,
+    model: Any = None,
 ) -> tuple[str, str]:
     """(category, detail) of an error that started in this span. The detail is the HTTP status, the tool
     name, or the model (timeouts, connection errors), so one row of the taxonomy is one thing to fix."""
@@ -275,7 +281,6 @@ def failed_traces(ts: TraceSet) -> pd.DataFrame:
     detail, error_cause, error_message, duration_ms, llm_calls, prompt_name, prompt_version, session_id,
     user_id``; rows by start time, then id.
     """
-    pd = _pd()
     columns = ("trace_id", "category", "detail", "error_cause", "error_message", "duration_ms", "llm_calls",
                "prompt_name", "prompt_version", "session_id", "user_id")  # fmt: skip
     failed = ts.traces[ts.traces["status"] == "ERROR"]
@@ -283,7 +288,9 @@ def failed_traces(ts: TraceSet) -> pd.DataFrame:
         return _empty(columns)
     found = issues(ts)
     by_trace: dict[str, list[tuple[str, str]]] = {}
-    for trace_id, category, detail in zip(found["trace_id"].tolist(), found["category"].tolist(), found["detail"].tolist()):
+    for trace_id, category, detail in zip(
+        found["trace_id"].tolist(), found["category"].tolist(), found["detail"].tolist()
+    ):
         by_trace.setdefault(trace_id, []).append((category, detail))
     categories, details = [], []
     for trace_id, cause in zip(failed["trace_id"].tolist(), failed["error_cause"].tolist()):
@@ -330,15 +337,26 @@ def error_taxonomy(ts: TraceSet, by: str | Sequence[str] | None = None) -> pd.Da
     if found.empty:
         agg = pd.DataFrame(columns=[*group, "occurrences", "traces", "error_types", "example_trace_id"])
     else:
-        agg = found.groupby(group, dropna=False, sort=False).agg(
-            occurrences=("trace_id", "size"),
-            traces=("trace_id", "nunique"),
-            error_types=("error_type", lambda s: ", ".join(sorted({str(v) for v in s if v is not None and v == v}))),
-            example_trace_id=("trace_id", "min"),
-        ).reset_index()
-    fails = failed.groupby(group, dropna=False, sort=False).agg(
-        failed_traces=("trace_id", "nunique"), failed_example=("trace_id", "min")
-    ).reset_index() if len(failed) else pd.DataFrame(columns=[*group, "failed_traces", "failed_example"])
+        agg = (
+            found.groupby(group, dropna=False, sort=False)
+            .agg(
+                occurrences=("trace_id", "size"),
+                traces=("trace_id", "nunique"),
+                error_types=(
+                    "error_type",
+                    lambda s: ", ".join(sorted({str(v) for v in s if v is not None and v == v})),
+                ),
+                example_trace_id=("trace_id", "min"),
+            )
+            .reset_index()
+        )
+    fails = (
+        failed.groupby(group, dropna=False, sort=False)
+        .agg(failed_traces=("trace_id", "nunique"), failed_example=("trace_id", "min"))
+        .reset_index()
+        if len(failed)
+        else pd.DataFrame(columns=[*group, "failed_traces", "failed_example"])
+    )
     out = agg.merge(fails, on=group, how="outer")
     out["occurrences"] = out["occurrences"].fillna(0).astype("int64")
     out["traces"] = out["traces"].fillna(out["failed_traces"]).fillna(0).astype("int64")
@@ -367,10 +385,21 @@ def latency_breakdown(ts: TraceSet, by: str | Sequence[str] = ("span_type", "nam
     the shares of all rows add up to 1, or a little more when spans ran in parallel, like the analyzer's
     concurrent tool calls). Sorted by self_ms descending, then the keys.
     """
-    pd = _pd()
     keys = _as_list(by)
     _check_columns(ts.spans, keys, "span")
-    columns = (*keys, "count", "traces", "p50_ms", "p95_ms", "p99_ms", "mean_ms", "max_ms", "total_ms", "self_ms", "time_share")
+    columns = (
+        *keys,
+        "count",
+        "traces",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "mean_ms",
+        "max_ms",
+        "total_ms",
+        "self_ms",
+        "time_share",
+    )
     spans = ts.spans.dropna(subset=["duration_ms"])
     if spans.empty:
         return _empty(columns)
@@ -394,7 +423,11 @@ def _path_steps(spans: pd.DataFrame) -> list[int]:
     for idx, parent in zip(spans.index, spans["parent_id"]):
         by_parent.setdefault(parent, []).append(idx)
     start, end = spans["start_ns"].to_dict(), spans["end_ns"].to_dict()
-    span_id, span_type, is_call = spans["span_id"].to_dict(), spans["span_type"].to_dict(), spans["is_llm_call"].to_dict()
+    span_id, span_type, is_call = (
+        spans["span_id"].to_dict(),
+        spans["span_type"].to_dict(),
+        spans["is_llm_call"].to_dict(),
+    )
 
     def walk(idx: int) -> list[int]:
         kids = [k for k in by_parent.get(span_id[idx], []) if end[k] is not None and end[k] is not _pd().NA]
@@ -423,7 +456,9 @@ def _path_text(steps: pd.DataFrame, total_ms: float) -> str:
     """Critical-path steps as text: LLM calls, tools, retrievers, and any other step of >= 5% of the trace;
     the rest are counted, not named."""
     shown, hidden = [], 0
-    for name, span_type, is_call, duration in zip(steps["name"], steps["span_type"], steps["is_llm_call"], steps["duration_ms"]):
+    for name, span_type, is_call, duration in zip(
+        steps["name"], steps["span_type"], steps["is_llm_call"], steps["duration_ms"]
+    ):
         if is_call or span_type in _WORK_TYPES or (total_ms and duration >= 0.05 * total_ms):
             shown.append(f"{name} {duration:.0f} ms")
         else:
@@ -475,7 +510,9 @@ def slowest_traces(ts: TraceSet, n: int = 10) -> pd.DataFrame:
             steps = spans.loc[_path_steps(spans)] if len(spans) else spans
             if len(steps):
                 path = _path_text(steps, float(trace.duration_ms or 0))
-                longest = steps.sort_values(["duration_ms", "start_ns"], ascending=[False, True], kind="mergesort").iloc[0]
+                longest = steps.sort_values(
+                    ["duration_ms", "start_ns"], ascending=[False, True], kind="mergesort"
+                ).iloc[0]
                 dominant, dominant_ms = longest["name"], float(longest["duration_ms"])
         rows.append({
             "trace_id": trace.trace_id, "duration_ms": trace.duration_ms, "status": trace.status,
@@ -502,10 +539,18 @@ def token_usage(ts: TraceSet, by: str | Sequence[str] = "model") -> pd.DataFrame
     tokens_per_trace, cost_usd`` (sum of the traces' ``llmops.cost_usd``), ``cost_per_trace``.
     Sorted by total tokens descending, then the keys.
     """
-    pd = _pd()
     keys = _as_list(by)
     if keys == ["model"]:
-        columns = ("model", "calls", "traces", "input_tokens", "output_tokens", "total_tokens", "tokens_per_call", "cost_usd")
+        columns = (
+            "model",
+            "calls",
+            "traces",
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "tokens_per_call",
+            "cost_usd",
+        )
         calls = ts.spans[ts.spans["is_llm_call"]].copy()
         if calls.empty:
             return _empty(columns)
@@ -595,7 +640,10 @@ def tool_usage(ts: TraceSet) -> pd.DataFrame:
         failed = group[group["status"] == "ERROR"]
         top, top_count = None, 0
         if len(failed):
-            labels = [f"{t}: {m}" if t and m else (t or m or "error") for t, m in zip(failed["error_type"], failed["error_message"])]
+            labels = [
+                f"{t}: {m}" if t and m else (t or m or "error")
+                for t, m in zip(failed["error_type"], failed["error_message"])
+            ]
             counts = pd.Series(labels).value_counts()
             best = counts.max()
             top, top_count = sorted(counts[counts == best].index)[0], int(best)
@@ -644,7 +692,11 @@ def document_frequency(ts: TraceSet) -> pd.DataFrame:
     if not pairs:
         return _empty(columns)
     frame = pd.DataFrame(pairs, columns=["doc_id", "trace_id"])
-    out = frame.groupby("doc_id", sort=True).agg(retrievals=("trace_id", "size"), traces=("trace_id", "nunique")).reset_index()
+    out = (
+        frame.groupby("doc_id", sort=True)
+        .agg(retrievals=("trace_id", "size"), traces=("trace_id", "nunique"))
+        .reset_index()
+    )
     out["trace_share"] = (out["traces"] / max(len(ts.traces), 1)).round(4)
     out = out.sort_values(["retrievals", "doc_id"], ascending=[False, True], kind="mergesort")
     return out.loc[:, list(columns)].reset_index(drop=True)
@@ -670,7 +722,15 @@ def expected_documents(ts: TraceSet, name: str = "expected_doc_ids") -> pd.DataF
         got = tuple(retrieved.get(trace_id, ()) or ())
         missing = tuple(d for d in expected if d not in got)
         recall = (len(expected) - len(missing)) / len(expected) if expected else float("nan")
-        rows.append({"trace_id": trace_id, "expected": expected, "retrieved": got, "missing": missing, "recall": round(recall, 4)})
+        rows.append(
+            {
+                "trace_id": trace_id,
+                "expected": expected,
+                "retrieved": got,
+                "missing": missing,
+                "recall": round(recall, 4),
+            }
+        )
     out = pd.DataFrame(rows, columns=list(columns))
     return out.sort_values(["recall", "trace_id"], kind="mergesort").reset_index(drop=True)
 
@@ -687,7 +747,6 @@ def sessions(ts: TraceSet) -> pd.DataFrame:
     its time went; an LLM call's inner client span counts as the call), ``dominant_share`` (of the session's
     total time). Sorted by total_ms descending, then id;
     traces without a session are grouped under ``(none)``."""
-    pd = _pd()
     columns = ("session_id", "traces", "users", "failed", "error_rate", "first_start", "wall_ms", "total_ms",
                "mean_ms", "p95_ms", "llm_calls", "total_tokens", "cost_usd", "slowest_trace_id", "slowest_ms",
                "dominant_span", "dominant_share")  # fmt: skip
@@ -779,8 +838,14 @@ def summary(ts: TraceSet) -> pd.DataFrame:
         ("retrievals", len(retrievers)),
         ("empty_retrievals", int((retrievers["retrieved_count"].fillna(-1) == 0).sum()) if len(retrievers) else 0),
         ("problems", len(found)),
-        ("top_problem", f"{top.iloc[0]['category']} / {top.iloc[0]['detail']} ({top.iloc[0]['occurrences']})" if len(top) else None),
-        ("prompt_versions", ", ".join(f"{name} v{version} ({count})" for (name, version), count in versions.items()) or None),
+        (
+            "top_problem",
+            f"{top.iloc[0]['category']} / {top.iloc[0]['detail']} ({top.iloc[0]['occurrences']})" if len(top) else None,
+        ),
+        (
+            "prompt_versions",
+            ", ".join(f"{name} v{version} ({count})" for (name, version), count in versions.items()) or None,
+        ),
         ("skipped_lines", len(ts.problems)),
     ]
     return pd.DataFrame(rows, columns=["metric", "value"])

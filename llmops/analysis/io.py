@@ -232,7 +232,9 @@ def check_sqlite_store(tracking_uri: str) -> None:
     database and report "no experiment", hiding a typo in the path)."""
     path = sqlite_path(tracking_uri)
     if path is not None and str(path) != ":memory:" and not Path(path).exists():
-        raise StoreError(f"the tracking store {tracking_uri} does not exist ({path} is missing); check LLMOPS_TRACKING_URI")
+        raise StoreError(
+            f"the tracking store {tracking_uri} does not exist ({path} is missing); check LLMOPS_TRACKING_URI"
+        )
 
 
 def sqlite_path(tracking_uri: str) -> str | None:
@@ -348,7 +350,9 @@ def export_traces(
     count = 0
     try:
         with partial.open("w", encoding="utf-8") as fh:
-            for page in search_trace_pages(uri, experiment_id, filter_string, include_spans=True, max_traces=max_traces):
+            for page in search_trace_pages(
+                uri, experiment_id, filter_string, include_spans=True, max_traces=max_traces
+            ):
                 for trace in page:
                     fh.write(trace.to_json())
                     fh.write("\n")

@@ -47,7 +47,9 @@ def latency_histogram(ts: TraceSet, out: Path | str, *, bins: int = 40) -> Path:
     else:
         edges = np.linspace(low, high if high > low else low + 1, bins + 1)
     axes.hist(durations, bins=edges, color="#4C72B0", edgecolor="white")
-    for q, colour, value in zip(("p50", "p95", "p99"), ("#2ca02c", "#ff7f0e", "#d62728"), _quantiles(durations, (0.5, 0.95, 0.99))):
+    for q, colour, value in zip(
+        ("p50", "p95", "p99"), ("#2ca02c", "#ff7f0e", "#d62728"), _quantiles(durations, (0.5, 0.95, 0.99))
+    ):
         axes.axvline(value, color=colour, linestyle="--", linewidth=1.5, label=f"{q} {value:,.0f} ms")
     from matplotlib.ticker import MaxNLocator
 

@@ -63,7 +63,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MODEL_SPAN_TYPES = frozenset({"CHAT_MODEL", "LLM"})
-_STATUS = {"STATUS_CODE_OK": "OK", "STATUS_CODE_ERROR": "ERROR", "STATUS_CODE_UNSET": "UNSET", "OK": "OK", "ERROR": "ERROR", "UNSET": "UNSET"}
+_STATUS = {
+    "STATUS_CODE_OK": "OK",
+    "STATUS_CODE_ERROR": "ERROR",
+    "STATUS_CODE_UNSET": "UNSET",
+    "OK": "OK",
+    "ERROR": "ERROR",
+    "UNSET": "UNSET",
+}
 _HTTP_STATUS = re.compile(r"(?:Error code|status(?:[ _]code)?|HTTP)[:= ]+(\d{3})\b", re.IGNORECASE)
 _HTTP_BY_TYPE = {
     "BadRequestError": 400, "AuthenticationError": 401, "PermissionDeniedError": 403, "NotFoundError": 404,
@@ -152,7 +159,9 @@ class TraceSet:
 
         rows = self.traces[self.traces.trace_id == trace_id]
         if rows.empty:
-            raise TraceNotFoundError(f"trace {trace_id} is not in {self.source or 'this trace set'} ({len(self)} traces)")
+            raise TraceNotFoundError(
+                f"trace {trace_id} is not in {self.source or 'this trace set'} ({len(self)} traces)"
+            )
         return rows.iloc[0]
 
 
@@ -597,7 +606,9 @@ class TableBuilder:
         experiment_id = (location.get("mlflow_experiment") or {}).get("experiment_id")
         duration = info.get("execution_duration_ms")
         if duration is None and "execution_duration" in info:
-            duration = _float(str(info["execution_duration"]).rstrip("s")) * 1000 if info["execution_duration"] else None
+            duration = (
+                _float(str(info["execution_duration"]).rstrip("s")) * 1000 if info["execution_duration"] else None
+            )
         self.add_trace(
             trace_id,
             experiment_id=experiment_id,
@@ -685,7 +696,9 @@ def build_trace_set(builder: TableBuilder, source: str, problems: list[LineProbl
         for values in tokens.values():
             fill = np.isnan(values[call]) & ~np.isnan(values[inner])
             values[call[fill]] = values[inner[fill]]
-        no_model = np.array([model[c] is None and model[i] is not None for c, i in zip(call.tolist(), inner.tolist())], dtype=bool)
+        no_model = np.array(
+            [model[c] is None and model[i] is not None for c, i in zip(call.tolist(), inner.tolist())], dtype=bool
+        )
         model[call[no_model]] = model[inner[no_model]]
         np.logical_or.at(invalid, call, invalid[inner])
     invalid &= is_call
@@ -721,10 +734,14 @@ def build_trace_set(builder: TableBuilder, source: str, problems: list[LineProbl
     status = col("status")
     names = col("name")
     retrieved = col("retrieved_doc_ids")
-    traces = _build_traces(builder, trace_codes, trace_uniques, is_call, status, span_type, tokens, trace_ids, retrieved)
+    traces = _build_traces(
+        builder, trace_codes, trace_uniques, is_call, status, span_type, tokens, trace_ids, retrieved
+    )
     # the trace's prompt, session and user on every span, through integer positions
     row_of_code = pd.Index(traces["trace_id"].to_numpy(dtype=object), dtype=object).get_indexer(trace_uniques)
-    span_rows = np.where(row_of_code[trace_codes] >= 0, row_of_code[trace_codes], -1) if n else np.zeros(0, dtype=np.int64)
+    span_rows = (
+        np.where(row_of_code[trace_codes] >= 0, row_of_code[trace_codes], -1) if n else np.zeros(0, dtype=np.int64)
+    )
     per_span = {}
     for column in ("prompt_name", "prompt_version", "session_id", "user_id"):
         values = _object_array(traces[column].astype(object).where(traces[column].notna(), None).tolist() + [None])
@@ -747,8 +764,12 @@ def build_trace_set(builder: TableBuilder, source: str, problems: list[LineProbl
 
     a = builder.a
     assessments = pd.DataFrame({k: pd.Series(_object_array(a[k]), dtype=object) for k in ASSESSMENT_COLUMNS})
-    assessments["created"] = pd.to_datetime(pd.Series(a["created"], dtype="float64"), unit="ms", utc=True).astype("datetime64[ns, UTC]")
-    assessments = assessments.sort_values(["trace_id", "created", "assessment_id"], kind="mergesort").reset_index(drop=True)
+    assessments["created"] = pd.to_datetime(pd.Series(a["created"], dtype="float64"), unit="ms", utc=True).astype(
+        "datetime64[ns, UTC]"
+    )
+    assessments = assessments.sort_values(["trace_id", "created", "assessment_id"], kind="mergesort").reset_index(
+        drop=True
+    )
     return TraceSet(spans=spans, traces=traces, assessments=assessments, source=source, problems=problems)
 
 
@@ -841,7 +862,9 @@ def _build_traces(
         "spans": per_trace(), "error_spans": per_trace(error), "llm_calls": per_trace(is_call),
         "tool_calls": per_trace(tool), "tool_errors": per_trace(tool & error),
     }  # fmt: skip
-    code_of = pd.Index(_object_array(list(trace_uniques)), dtype=object).get_indexer(traces["trace_id"].to_numpy(dtype=object))
+    code_of = pd.Index(_object_array(list(trace_uniques)), dtype=object).get_indexer(
+        traces["trace_id"].to_numpy(dtype=object)
+    )
     present = code_of >= 0
     codes = np.where(present, code_of, 0)
     for column, values in counts.items():
@@ -851,7 +874,9 @@ def _build_traces(
         have = ~np.asarray(column.isna())
         sums = per_trace(have, np.asarray(column.fillna(0), dtype="float64"))
         seen = per_trace(have)
-        from_spans = np.where(present & (seen[codes] > 0), sums[codes], np.nan) if n_traces else np.full(len(traces), np.nan)
+        from_spans = (
+            np.where(present & (seen[codes] > 0), sums[codes], np.nan) if n_traces else np.full(len(traces), np.nan)
+        )
         # a trace without token usage on its spans keeps the total MLflow recorded for it
         fallback = traces[f"trace_{kind}_tokens"]
         use_spans = ~np.isnan(from_spans)
@@ -867,7 +892,9 @@ def _build_traces(
             # ids are distinct within a span; merge (first-seen order) only when a trace searched twice
             merged_ids[trace_id] = ids if before is None else tuple(dict.fromkeys((*before, *ids)))
     traces["retrieved_doc_ids"] = _object_array([merged_ids.get(i, ()) for i in traces["trace_id"]])
-    traces["start_time"] = pd.to_datetime(traces["start_ms"].astype("float64"), unit="ms", utc=True).astype("datetime64[ns, UTC]")
+    traces["start_time"] = pd.to_datetime(traces["start_ms"].astype("float64"), unit="ms", utc=True).astype(
+        "datetime64[ns, UTC]"
+    )
     traces = traces.sort_values(["start_ms", "trace_id"], kind="mergesort", na_position="last").reset_index(drop=True)
     return traces.loc[:, list(TRACE_COLUMNS)]
 

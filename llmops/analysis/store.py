@@ -151,7 +151,9 @@ def _span_rows(db_path: str, sql: str, params: tuple, trace_ids: list[str] | Non
             connection.close()
 
 
-def _read(connection: sqlite3.Connection, db_path: str, experiment_id: str, trace_ids: list[str] | None, tracking_uri: str) -> TableBuilder:
+def _read(
+    connection: sqlite3.Connection, db_path: str, experiment_id: str, trace_ids: list[str] | None, tracking_uri: str
+) -> TableBuilder:
     if trace_ids is None:
         # most of the store: read the table in storage order (a full scan) rather than through the
         # experiment index, whose start-time order jumps around the file
@@ -180,7 +182,9 @@ def _read(connection: sqlite3.Connection, db_path: str, experiment_id: str, trac
     selection = "sel"
 
     metadata: dict[str, dict[str, str]] = {}
-    sql = _KEYS_SQL.format(table="trace_request_metadata", selection=selection, keys=",".join("?" * len(_METADATA_KEYS)))
+    sql = _KEYS_SQL.format(
+        table="trace_request_metadata", selection=selection, keys=",".join("?" * len(_METADATA_KEYS))
+    )
     for request_id, key, value in connection.execute(sql, _METADATA_KEYS):
         metadata.setdefault(request_id, {})[key] = value
     tags: dict[str, dict[str, str]] = {}

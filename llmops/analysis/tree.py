@@ -66,7 +66,9 @@ def compact(value: Any, limit: int | None = 160) -> str:
     """A one-line rendering of an input or output value, cut at ``limit`` characters (None: no cut)."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
+    text = (
+        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
+    )
     text = " ".join(text.split())
     if limit and len(text) > limit:
         return text[: limit - 1] + "…"
@@ -107,7 +109,9 @@ def _message_text(outputs: Any) -> str | None:
     return None
 
 
-def _details(span_type: str, attrs: dict[str, Any], inputs: Any, outputs: Any, is_root: bool, limit: int | None) -> list[tuple[str, str]]:
+def _details(
+    span_type: str, attrs: dict[str, Any], inputs: Any, outputs: Any, is_root: bool, limit: int | None
+) -> list[tuple[str, str]]:
     details: list[tuple[str, str]] = []
     if span_type in MODEL_SPAN_TYPES:
         model = _text(attrs.get("mlflow.llm.model") or attrs.get("model"))
@@ -242,7 +246,11 @@ def render(trace: dict[str, Any], *, limit: int | None = 160) -> Any:
     lines: list[Any] = [Text.from_markup("  ".join(facts))]
     for a in header["assessments"]:
         rationale = f" - {escape(compact(a['rationale'], limit))}" if a.get("rationale") else ""
-        lines.append(Text.from_markup(f"[magenta]assessment[/] {escape(str(a['name']))} = {escape(compact(a['value'], limit))} ({a['source']}){rationale}"))
+        lines.append(
+            Text.from_markup(
+                f"[magenta]assessment[/] {escape(str(a['name']))} = {escape(compact(a['value'], limit))} ({a['source']}){rationale}"
+            )
+        )
 
     def label(node: SpanNode) -> Text:
         mark = "[bold red]✗ ERROR[/]" if node.status == "ERROR" else "[green]✓[/]"

@@ -45,9 +45,13 @@ class Format(str, Enum):
     csv = "csv"
 
 
-FROM = typer.Option(None, "--from", help="Trace file (.jsonl, MLflow trace JSON per line); default: the tracking store.")
+FROM = typer.Option(
+    None, "--from", help="Trace file (.jsonl, MLflow trace JSON per line); default: the tracking store."
+)
 EXPERIMENT = typer.Option(None, "--experiment", "-e", help="Experiment in the store (default: LLMOPS_EXPERIMENT).")
-FILTER = typer.Option(None, "--filter", "-f", help="MLflow search_traces filter, e.g. \"trace.status = 'ERROR'\" (store only).")
+FILTER = typer.Option(
+    None, "--filter", "-f", help="MLflow search_traces filter, e.g. \"trace.status = 'ERROR'\" (store only)."
+)
 FORMAT = typer.Option(Format.table, "--format", help="table for people; json or csv (all columns) for scripts.")
 LIMIT = typer.Option(None, "--limit", "-n", min=1, help="Show at most this many rows.")
 
@@ -59,7 +63,9 @@ LIMIT = typer.Option(None, "--limit", "-n", min=1, help="Show at most this many 
 
 def _warn_problems(problems: list[Any], source: str, loaded: int, what: str = "loaded") -> None:
     for problem in problems[:10]:
-        err_console.print(f"[yellow]warning:[/] {escape(source)} {escape(str(problem))} - skipped", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[yellow]warning:[/] {escape(source)} {escape(str(problem))} - skipped", highlight=False, soft_wrap=True
+        )
     if len(problems) > 10:
         err_console.print(f"[yellow]warning:[/] ... and {len(problems) - 10} more bad line(s)", highlight=False)
     if problems:
@@ -135,7 +141,9 @@ def _emit(
     if limit:
         df = df.head(limit)
     if fmt is Format.json:
-        sys.stdout.write(df.to_json(orient="records", date_format="iso", force_ascii=False, indent=2, default_handler=str))
+        sys.stdout.write(
+            df.to_json(orient="records", date_format="iso", force_ascii=False, indent=2, default_handler=str)
+        )
         sys.stdout.write("\n")
         return
     if fmt is Format.csv:
@@ -333,9 +341,17 @@ def retrieval(
             _emit(diagnostics.expected_documents(ts, expected), fmt, title=f"Retrieved vs {expected}", limit=limit,
                   empty=f"no expectation named {expected!r} in {len(ts)} traces")  # fmt: skip
         elif documents:
-            _emit(diagnostics.document_frequency(ts), fmt, title="Documents retrieved", limit=limit, empty="no documents retrieved")
+            _emit(
+                diagnostics.document_frequency(ts),
+                fmt,
+                title="Documents retrieved",
+                limit=limit,
+                empty="no documents retrieved",
+            )
         else:
-            _emit(diagnostics.retrieval_stats(ts), fmt, title="Retrieval", empty=f"no retriever spans in {len(ts)} traces")
+            _emit(
+                diagnostics.retrieval_stats(ts), fmt, title="Retrieval", empty=f"no retriever spans in {len(ts)} traces"
+            )
 
 
 @app.command()
@@ -445,7 +461,9 @@ def compare(
     if significant:
         table = table[table["significant"]]
     if fmt is Format.table:
-        console.print(f"A = {escape(label_a)} ({len(a)} traces)   B = {escape(label_b)} ({len(b)} traces)", highlight=False)
+        console.print(
+            f"A = {escape(label_a)} ({len(a)} traces)   B = {escape(label_b)} ({len(b)} traces)", highlight=False
+        )
     _emit(table, fmt, title=f"B vs A (significant at p < {alpha} in bold)", highlight="significant",
           columns=["metric", "kind", "a", "b", "delta", "change", "p_value", "significant"],
           empty="no significant difference")  # fmt: skip
@@ -457,7 +475,9 @@ def compare(
 def show(
     trace_id: str = typer.Argument(..., help="The trace id (tr-...)."),
     from_: Optional[Path] = FROM,
-    width: int = typer.Option(160, "--width", "-w", min=0, help="Cut inputs/outputs at this many characters (0: never)."),
+    width: int = typer.Option(
+        160, "--width", "-w", min=0, help="Cut inputs/outputs at this many characters (0: never)."
+    ),
     full: bool = typer.Option(False, "--full", help="With --format json: include whole inputs and outputs."),
     fmt: Format = typer.Option(Format.table, "--format", help="table (a tree) or json."),
 ) -> None:
@@ -474,7 +494,9 @@ def show(
         if fmt is Format.json:
             import json
 
-            sys.stdout.write(json.dumps(tree.tree_json(trace, limit=limit, full=full), ensure_ascii=False, indent=2, default=str))
+            sys.stdout.write(
+                json.dumps(tree.tree_json(trace, limit=limit, full=full), ensure_ascii=False, indent=2, default=str)
+            )
             sys.stdout.write("\n")
         elif fmt is Format.csv:
             fail("show prints a tree: use --format table or json", code=2)

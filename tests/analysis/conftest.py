@@ -108,9 +108,9 @@ def _flaky_customers() -> Any:
 
 @pytest.fixture(scope="session")
 def planted(session_store, tmp_path_factory) -> Planted:
+    import mlflow
     from mlflow import MlflowClient
 
-    import mlflow
     from llmops.agent import AnalysisError, Analyzer, Comment
     from llmops.agent.analyzer import PROMPT_NAME
     from llmops.agent.tickets import TicketStore
@@ -136,6 +136,7 @@ def planted(session_store, tmp_path_factory) -> Planted:
         saved = os.environ.get("LLMOPS_LLM_BASE_URL")
         os.environ["LLMOPS_LLM_BASE_URL"] = llm.base_url
         try:
+
             def make(alias: str, timeout: float = 10.0) -> Analyzer:
                 return Analyzer(
                     prompt_alias=alias, prompts_dir=REPO_ROOT / "prompts", retriever=retriever, customers=customers,
@@ -206,7 +207,7 @@ def _empty_store_file(tmp_path_factory) -> Path:
     from mlflow.tracing.client import TracingClient
 
     path = tmp_path_factory.mktemp("empty-store") / "mlflow.db"
-    TracingClient(f"sqlite:///{path}").store  # creates the schema
+    _ = TracingClient(f"sqlite:///{path}").store  # creating the store creates the schema
     return path
 
 

@@ -27,7 +27,10 @@ def test_json_and_csv_for_scripts(cli, planted):
     assert (figures["traces"], figures["failed_traces"]) == (17, 2)
     result = cli("tools", "--from", planted.path, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert rows[0]["tool"] == "lookup_customer" and rows[0]["top_error"] == "ConnectionError: customer database unreachable"
+    assert (
+        rows[0]["tool"] == "lookup_customer"
+        and rows[0]["top_error"] == "ConnectionError: customer database unreachable"
+    )
     result = cli("errors", "--from", planted.path, "--format", "json", "--each")
     problems = json.loads(result.stdout)
     assert {p["category"] for p in problems} >= {"http_error", "timeout", "tool_exception", "empty_retrieval"}
@@ -103,7 +106,9 @@ def test_show_as_json_and_from_the_store(cli, planted):
     for root in tree["spans"]:
         walk(root)
     failed = [s for s in spans if s["status"] == "ERROR"]
-    assert [(s["name"], s["error"]) for s in failed] == [("lookup_customer", "ConnectionError: customer database unreachable")]
+    assert [(s["name"], s["error"]) for s in failed] == [
+        ("lookup_customer", "ConnectionError: customer database unreachable")
+    ]
     stored = cli("show", planted.id("toolfail"))
     assert stored.exit_code == 0 and "lookup_customer TOOL" in stored.stdout
 
@@ -117,12 +122,16 @@ def test_an_unknown_trace_id_is_exit_code_1_with_a_clear_message(cli, planted):
 
 
 def test_the_store_as_source_with_filters(cli, planted):
-    result = cli("summary", "--experiment", planted.experiment, "--filter", "trace.status = 'ERROR'", "--format", "json")
+    result = cli(
+        "summary", "--experiment", planted.experiment, "--filter", "trace.status = 'ERROR'", "--format", "json"
+    )
     assert result.exit_code == 0
     assert {row["metric"]: row["value"] for row in json.loads(result.stdout)}["traces"] == 2
     rejected = cli("errors", "--experiment", planted.experiment, "--filter", "trace.colour = 'red'")
     assert rejected.exit_code == 1
-    assert "error: MLflow rejected the filter" in rejected.stderr and "Invalid attribute key 'colour'" in rejected.stderr
+    assert (
+        "error: MLflow rejected the filter" in rejected.stderr and "Invalid attribute key 'colour'" in rejected.stderr
+    )
     unknown = cli("summary", "--experiment", "no-such-experiment")
     assert unknown.exit_code == 1 and "no experiment named 'no-such-experiment'" in unknown.stderr
     assert planted.experiment in unknown.stderr, "the message lists the experiments there are"
@@ -168,7 +177,10 @@ def test_export_then_import_with_the_cli(cli, planted, tmp_path, fresh_store):
     assert "imported 15 trace(s) into experiment copy" in imported.stdout and "0 already there" in imported.stdout
     again = cli("import", out, "--experiment", "copy")
     assert "imported 0 trace(s)" in again.stdout and "15 already there (skipped)" in again.stdout
-    assert json.loads(cli("summary", "--experiment", "copy", "--format", "json").stdout)[0] == {"metric": "traces", "value": 15}
+    assert json.loads(cli("summary", "--experiment", "copy", "--format", "json").stdout)[0] == {
+        "metric": "traces",
+        "value": 15,
+    }
 
 
 def test_compare_two_files_and_split_by_prompt_version(cli, planted, tmp_path):
@@ -187,7 +199,9 @@ def test_compare_two_files_and_split_by_prompt_version(cli, planted, tmp_path):
     assert usage.exit_code == 2 and "give two trace files" in usage.stderr
     many = cli("compare", "--from", planted.path, "--by", "session_id")
     assert many.exit_code == 1 and "session_id has 3 value(s)" in many.stderr
-    chosen = cli("compare", "--from", planted.path, "--by", "session_id", "--a", "s-v2", "--b", "s-faults", "--format", "json")
+    chosen = cli(
+        "compare", "--from", planted.path, "--by", "session_id", "--a", "s-v2", "--b", "s-faults", "--format", "json"
+    )
     assert chosen.exit_code == 0
 
 

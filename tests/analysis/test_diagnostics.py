@@ -29,9 +29,17 @@ def test_error_taxonomy_counts_each_planted_problem_where_it_started(planted, pl
     timeout = _row(table, category="timeout")
     assert (timeout["occurrences"], timeout["failed_traces"], timeout["detail"]) == (1, 0, "offline-analyst")
     tool = _row(table, category="tool_exception")
-    assert (tool["detail"], tool["error_types"], tool["example_trace_id"]) == ("lookup_customer", "ConnectionError", planted.id("toolfail"))
+    assert (tool["detail"], tool["error_types"], tool["example_trace_id"]) == (
+        "lookup_customer",
+        "ConnectionError",
+        planted.id("toolfail"),
+    )
     invalid = _row(table, category="invalid_structured_output")
-    assert (invalid["occurrences"], invalid["failed_traces"], invalid["example_trace_id"]) == (4, 1, planted.id("badjson"))
+    assert (invalid["occurrences"], invalid["failed_traces"], invalid["example_trace_id"]) == (
+        4,
+        1,
+        planted.id("badjson"),
+    )
     empty = _row(table, category="empty_retrieval")
     assert (empty["detail"], empty["occurrences"]) == ("retrieve_knowledge_base", 1)
     assert len(table) == 6
@@ -49,7 +57,10 @@ def test_which_prompt_version_produced_the_invalid_outputs(planted, planted_set)
 def test_failed_traces_name_their_cause(planted, planted_set):
     table = analysis.failed_traces(planted_set).set_index("trace_id")
     assert table.loc[planted.id("http500"), ["category", "detail"]].tolist() == ["http_error", "HTTP 500"]
-    assert table.loc[planted.id("badjson"), ["category", "detail"]].tolist() == ["invalid_structured_output", "ChatOpenAI"]
+    assert table.loc[planted.id("badjson"), ["category", "detail"]].tolist() == [
+        "invalid_structured_output",
+        "ChatOpenAI",
+    ]
     assert len(table) == 2
 
 
@@ -57,7 +68,11 @@ def test_which_tool_fails_most_often_and_with_which_error(planted_set):
     table = analysis.tool_usage(planted_set)
     first = table.iloc[0]
     assert first["tool"] == "lookup_customer"
-    assert (first["errors"], first["top_error"], first["top_error_count"]) == (1, "ConnectionError: customer database unreachable", 1)
+    assert (first["errors"], first["top_error"], first["top_error_count"]) == (
+        1,
+        "ConnectionError: customer database unreachable",
+        1,
+    )
     assert first["failure_rate"] == round(1 / first["calls"], 4)
     search = _row(table, tool="search_knowledge_base")
     assert search["errors"] == 0 and search["calls"] == search["traces"]
@@ -82,7 +97,9 @@ def test_slowest_trace_and_its_critical_path(planted, planted_set):
     assert top["trace_id"] == planted.id("slow")
     assert top["dominant_step"] == "ChatOpenAI" and top["dominant_ms"] >= 1000
     path_text = top["critical_path"]
-    assert path_text.startswith("ChatOpenAI") and ("search_knowledge_base" in path_text or "lookup_customer" in path_text)
+    assert path_text.startswith("ChatOpenAI") and (
+        "search_knowledge_base" in path_text or "lookup_customer" in path_text
+    )
     path = analysis.critical_path(planted_set, planted.id("slow"))
     calls = path[path["name"] == "ChatOpenAI"]
     assert len(calls) == 2 and (calls["duration_ms"] >= 1000).all()
@@ -152,7 +169,15 @@ def test_results_are_deterministic(planted_set, planted):
     from llmops.analysis import load_file
 
     again = load_file(planted.path)
-    for name in ("summary", "error_taxonomy", "latency_breakdown", "slowest_traces", "sessions", "tool_usage", "token_usage"):
+    for name in (
+        "summary",
+        "error_taxonomy",
+        "latency_breakdown",
+        "slowest_traces",
+        "sessions",
+        "tool_usage",
+        "token_usage",
+    ):
         pd.testing.assert_frame_equal(getattr(analysis, name)(planted_set), getattr(analysis, name)(again), obj=name)
 
 

@@ -47,7 +47,11 @@ def test_spans_carry_errors_where_they_happened(planted, planted_set):
     http = spans[(spans["trace_id"] == planted.id("http500")) & (spans["name"] == "Completions")]
     assert list(http["http_status"]) == [500] * 4 and set(http["error_type"]) == {"InternalServerError"}
     tool = spans[(spans["trace_id"] == planted.id("toolfail")) & (spans["tool_name"] == "lookup_customer")].iloc[0]
-    assert (tool["status"], tool["error_type"], tool["error_message"]) == ("ERROR", "ConnectionError", "customer database unreachable")
+    assert (tool["status"], tool["error_type"], tool["error_message"]) == (
+        "ERROR",
+        "ConnectionError",
+        "customer database unreachable",
+    )
     broken = spans[(spans["trace_id"] == planted.id("badjson")) & spans["is_llm_call"]]
     assert broken["invalid_output"].all() and len(broken) == 4
     empty = spans[(spans["trace_id"] == planted.id("empty")) & (spans["span_type"] == "RETRIEVER")].iloc[0]
@@ -80,7 +84,9 @@ def test_a_filter_selects_in_the_store_and_a_rejected_one_quotes_mlflow(planted)
     assert set(failed.traces["trace_id"]) == {planted.id("http500"), planted.id("badjson")}
     tools = load_store(planted.experiment, "span.name = 'lookup_customer' AND span.status = 'ERROR'")
     assert list(tools.traces["trace_id"]) == [planted.id("toolfail")]
-    with pytest.raises(TraceFilterError, match=r"MLflow rejected the filter .trace.color = 'red'.: Invalid attribute key 'color'"):
+    with pytest.raises(
+        TraceFilterError, match=r"MLflow rejected the filter .trace.color = 'red'.: Invalid attribute key 'color'"
+    ):
         load_store(planted.experiment, "trace.color = 'red'")
     with pytest.raises(TraceFilterError, match="Invalid clause"):
         load_store(planted.experiment, "trace.status = 'OK' OR trace.status = 'ERROR'")

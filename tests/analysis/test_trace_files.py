@@ -81,7 +81,9 @@ def test_the_imported_set_analyses_like_the_file(planted, planted_set, fresh_sto
     import_traces(planted.path, experiment="again")
     stored = load_store("again")
     pd.testing.assert_frame_equal(stored.spans, planted_set.spans)
-    pd.testing.assert_frame_equal(stored.traces.drop(columns="experiment_id"), planted_set.traces.drop(columns="experiment_id"))
+    pd.testing.assert_frame_equal(
+        stored.traces.drop(columns="experiment_id"), planted_set.traces.drop(columns="experiment_id")
+    )
     pd.testing.assert_frame_equal(stored.assessments, planted_set.assessments)
 
 
@@ -139,7 +141,9 @@ def test_an_empty_file_is_an_empty_set_and_a_file_of_garbage_is_an_error(tmp_pat
         read_trace_file(empty)
     garbage = tmp_path / "garbage.jsonl"
     garbage.write_text("not json\n{\n", encoding="utf-8")
-    with pytest.raises(TraceFileError, match=r"garbage.jsonl has no usable trace: 2 bad line\(s\): line 1: not valid JSON"):
+    with pytest.raises(
+        TraceFileError, match=r"garbage.jsonl has no usable trace: 2 bad line\(s\): line 1: not valid JSON"
+    ):
         load_file(garbage)
 
 
