@@ -13,8 +13,7 @@ Importing this package imports neither mlflow nor langchain; the names below loa
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from llmops._lazy import lazy_exports
 
 _EXPORTS = {
     "run_suite": "runner",
@@ -30,10 +29,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'llmops.evaluation' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"llmops.evaluation.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -15,8 +15,7 @@ seed gives the same bytes.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from llmops._lazy import lazy_exports
 
 _EXPORTS = {
     "build_kit": "build",
@@ -34,10 +33,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'llmops.exam' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"llmops.exam.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -19,8 +19,9 @@ Importing this package does not import mlflow (that costs seconds); each name is
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from llmops._lazy import lazy_exports
 
 _EXPORTS = {
     # setup.py
@@ -66,17 +67,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'llmops.tracing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"llmops.tracing.{module}"), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names come from __getattr__
