@@ -37,7 +37,7 @@ def questions(
 ) -> None:
     """Print the quiz, without answers."""
     with user_errors():
-        from llmops.exam.questions import render_questions
+        from llmops.exam.quiz import render_questions
 
         text = render_questions(kit, lang)
     console.print(text, highlight=False, markup=False, soft_wrap=True)
@@ -66,7 +66,7 @@ def student_copy(
 ) -> None:
     """Copy a kit without its answer key and manifest."""
     with user_errors():
-        from llmops.exam.kit import student_copy as copy
+        from llmops.exam.quiz import student_copy as copy
 
         path = copy(kit, out)
     console.print(f"students' copy in {path} (no teacher/ folder)", highlight=False)

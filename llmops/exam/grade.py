@@ -13,8 +13,7 @@ from typing import Any
 import yaml
 
 from llmops.exam.errors import ExamError
-from llmops.exam.kit import KEY, QUESTIONS, TEACHER
-from llmops.exam.questions import LETTERS, load_questions
+from llmops.exam.quiz import KEY, LETTERS, QUESTIONS, TEACHER, load_questions
 
 
 @dataclass

@@ -8,31 +8,22 @@
     <kit>/teacher/answer_key.yaml  answers with evidence (trace ids, figures) and explanations
     <kit>/teacher/manifest.json    seed, versions, what was planted where
 
-``student_copy`` copies a kit without ``teacher/``.
+``student_copy`` (from :mod:`llmops.exam.quiz`) copies a kit without ``teacher/``.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import yaml
-
 from llmops.exam.errors import ExamError
+from llmops.exam.quiz import KEY, MANIFEST, QUESTIONS, TEACHER, student_copy, write_quiz
 from llmops.exam.scenario import Scenario
 
+__all__ = ["KEY", "MANIFEST", "QUESTIONS", "README", "TEACHER", "TRACES", "student_copy", "write_kit"]
+
 TRACES = "traces.jsonl"
-QUESTIONS = "questions.yaml"
 README = "README.md"
-TEACHER = "teacher"
-KEY = "answer_key.yaml"
-MANIFEST = "manifest.json"
-
-
-def _yaml(data: object) -> str:
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=110)
-
 
 def write_kit(out: Path, scenario: Scenario, traces: list[dict], versions: dict[str, str]) -> int:
     """Write every file of the kit; returns the number of questions."""
@@ -46,13 +37,7 @@ def write_kit(out: Path, scenario: Scenario, traces: list[dict], versions: dict[
     trace_file = out / TRACES
     trace_file.write_text("".join(dumps(t) + "\n" for t in traces), encoding="utf-8")
     questions = compute_questions(trace_file, scenario.seed)
-    (out / QUESTIONS).write_text(
-        _yaml({"kit": out.name, "seed": scenario.seed, "questions": [q.student() for q in questions]}), encoding="utf-8"
-    )
-    (out / TEACHER / KEY).write_text(
-        _yaml({"kit": out.name, "seed": scenario.seed, "answers": {q.id: q.teacher() for q in questions}}),
-        encoding="utf-8",
-    )
+    write_quiz(out, scenario.seed, questions)
     ids = {c.comment_id: t["info"]["trace_id"] for c, t in zip(scenario.comments, traces, strict=True)}
     manifest = {
         "kit": out.name,
@@ -91,17 +76,6 @@ def write_kit(out: Path, scenario: Scenario, traces: list[dict], versions: dict[
     (out / TEACHER / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / README).write_text(student_readme(out.name, len(traces), len(questions)), encoding="utf-8")
     return len(questions)
-
-
-def student_copy(kit: Path | str, out: Path | str) -> Path:
-    """Copy ``kit`` to ``out`` without the teacher's folder (answers and manifest)."""
-    kit, out = Path(kit), Path(out)
-    if not (kit / TRACES).is_file():
-        raise ExamError(f"{kit} is not an exam kit (no {TRACES})")
-    if out.exists():
-        raise ExamError(f"{out} already exists: choose a new folder for the students' copy")
-    shutil.copytree(kit, out, ignore=shutil.ignore_patterns(TEACHER))
-    return out
 
 
 def student_readme(name: str, traces: int, questions: int) -> str:

@@ -8,64 +8,14 @@ manifest says what was planted, the questions find it again in the traces.
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
-import yaml
 
 from llmops.exam.errors import ExamError
+from llmops.exam.quiz import Bank, Choice, Computed, Question, assemble, load_questions, numbers, pick, render_questions
 
-LETTERS = ("A", "B", "C", "D")
-LANGS = ("en", "fr")
-
-
-@dataclass
-class Choice:
-    en: str
-    fr: str
-
-    @classmethod
-    def same(cls, value: Any) -> "Choice":
-        return cls(str(value), str(value))
-
-
-@dataclass
-class Computed:
-    answer: Choice
-    distractors: list[Choice]
-    evidence: dict[str, Any]
-    explanation_en: str
-    explanation_fr: str
-    params: dict[str, Any] = field(default_factory=dict)  # filled into the question's text ({trace_id}...)
-
-
-@dataclass
-class Question:
-    id: str
-    topic: str
-    text_en: str
-    text_fr: str
-    choices: dict[str, Choice]
-    key: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-    explanation_en: str = ""
-    explanation_fr: str = ""
-
-    def student(self) -> dict:
-        return {
-            "id": self.id, "topic": self.topic, "text_en": self.text_en, "text_fr": self.text_fr,
-            "choices": {k: {"en": c.en, "fr": c.fr} for k, c in self.choices.items()},
-        }  # fmt: skip
-
-    def teacher(self) -> dict:
-        return {
-            "answer": self.key, "value": self.choices[self.key].en, "evidence": self.evidence,
-            "explanation_en": self.explanation_en, "explanation_fr": self.explanation_fr,
-        }  # fmt: skip
+__all__ = ["BANK", "compute_questions", "load_questions", "render_questions"]
 
 
 class _Data:
@@ -92,22 +42,6 @@ class _Data:
                 if key in (span.get("attributes") or {}):
                     out.setdefault(trace["info"]["trace_id"], []).append(span["name"])
         return out
-
-
-def _pick(rng: random.Random, pool: list[Any], exclude: Any, n: int = 3) -> list[Any]:
-    """``n`` distinct values of ``pool`` other than ``exclude``, in a seeded order."""
-    seen: list[Any] = []
-    for value in pool:
-        if value != exclude and value not in seen:
-            seen.append(value)
-    if len(seen) < n:
-        raise ExamError(f"not enough distinct values for distractors (need {n}, have {seen})")
-    return rng.sample(seen, n)
-
-
-def _numbers(value: int, rng: random.Random, spread: list[int]) -> list[int]:
-    candidates = sorted({value + d for d in spread if value + d >= 0 and d != 0})
-    return rng.sample(candidates, 3)
 
 
 def _neighbours(ids: list[str], target: str, rng: random.Random) -> list[str]:
@@ -141,7 +75,7 @@ def q_failing_tool(d: _Data, rng: random.Random) -> Computed:
     error_types = sorted(set(d.spans.error_type.dropna()) - {error_type, "AnalysisError"})
     pool = [f"{t} — {e}" for t in sorted(tools.tool) for e in [error_type, *error_types][:3]]
     return Computed(
-        Choice.same(answer), [Choice.same(x) for x in _pick(rng, pool, answer)],
+        Choice.same(answer), [Choice.same(x) for x in pick(rng, pool, answer)],
         {"tool": top.tool, "errors": int(top.errors), "calls": int(top.calls), "error_type": error_type,
          "trace_ids": sorted(set(errs.trace_id))},
         f"tool_usage: {top.tool} fails {int(top.errors)} times out of {int(top.calls)} calls, with {error_type}.",
@@ -155,7 +89,7 @@ def q_failing_customer(d: _Data, rng: random.Random) -> Computed:
     customer, n = sorted(users.items(), key=lambda kv: (-kv[1], kv[0]))[0]
     pool = sorted(set(d.traces.user_id.dropna()))
     return Computed(
-        Choice.same(customer), [Choice.same(x) for x in _pick(rng, pool, customer)],
+        Choice.same(customer), [Choice.same(x) for x in pick(rng, pool, customer)],
         {"customer": customer, "failed_tool_calls": n, "trace_ids": sorted(set(errs[errs.user_id == customer].trace_id))},
         f"All {n} failing tool calls are for {customer} (user of the traces).",
         f"Les {n} appels d'outil en échec concernent {customer} (utilisateur des traces).",
@@ -169,7 +103,7 @@ def q_timeout_duration(d: _Data, rng: random.Random) -> Computed:
     typical = int(round(ok.duration_ms.median()))
     pool = [typical, value // 2, value * 3, value // 10 * 3 if value >= 10 else value + 1]
     return Computed(
-        Choice.same(f"{value} ms"), [Choice.same(f"{x} ms") for x in _pick(rng, pool, value)],
+        Choice.same(f"{value} ms"), [Choice.same(f"{x} ms") for x in pick(rng, pool, value)],
         {"duration_ms": value, "ok_median_ms": typical, "trace_ids": sorted(set(errs.trace_id))},
         f"The failed {errs.tool_name.iloc[0]} spans last {value} ms (a successful call: ~{typical} ms).",
         f"Les spans {errs.tool_name.iloc[0]} en échec durent {value} ms (un appel réussi : ~{typical} ms).",
@@ -183,7 +117,7 @@ def q_invalid_prompt_version(d: _Data, rng: random.Random) -> Computed:
     all_versions = sorted(set(d.traces.prompt_version.dropna().astype(int)))
     pool = [f"v{v}" for v in sorted(set(all_versions) | {1, 2, 3, 4, version + 1})]
     return Computed(
-        Choice.same(f"v{version}"), [Choice.same(x) for x in _pick(rng, pool, f"v{version}")],
+        Choice.same(f"v{version}"), [Choice.same(x) for x in pick(rng, pool, f"v{version}")],
         {"prompt": "comment-analyzer", "version": version, "invalid_traces": sorted(invalid.trace_id)},
         f"Every invalid_structured_output trace is linked to comment-analyzer v{version}.",
         f"Toutes les traces invalid_structured_output sont liées à comment-analyzer v{version}.",
@@ -193,7 +127,7 @@ def q_invalid_prompt_version(d: _Data, rng: random.Random) -> Computed:
 def q_failed_count(d: _Data, rng: random.Random) -> Computed:
     n = int((d.traces.status == "ERROR").sum())
     return Computed(
-        Choice.same(n), [Choice.same(x) for x in _numbers(n, rng, [-3, -2, -1, 1, 2, 3, 4])],
+        Choice.same(n), [Choice.same(x) for x in numbers(n, rng, [-3, -2, -1, 1, 2, 3, 4])],
         {"failed": n, "traces": len(d.traces), "trace_ids": sorted(d.traces[d.traces.status == "ERROR"].trace_id)},
         f"{n} of {len(d.traces)} traces have status ERROR.", f"{n} traces sur {len(d.traces)} ont le statut ERROR.",
     )
@@ -204,7 +138,7 @@ def q_failure_cause(d: _Data, rng: random.Random) -> Computed:
     cause = Counter(failed.error_cause.dropna()).most_common(1)[0][0]
     pool = ["rate_limited", "timeout", "llm_call_limit", "no_structured_output", "model_unreachable", "empty_text"]
     return Computed(
-        Choice.same(cause), [Choice.same(x) for x in _pick(rng, pool, cause)],
+        Choice.same(cause), [Choice.same(x) for x in pick(rng, pool, cause)],
         {"error_cause": cause, "trace_ids": sorted(failed.trace_id)},
         f"failed_traces: the failed traces record llmops.error_cause = {cause}.",
         f"failed_traces : les traces en échec portent llmops.error_cause = {cause}.",
@@ -219,7 +153,7 @@ def q_slowest_session(d: _Data, rng: random.Random) -> Computed:
     table = _session_table(d)
     top = table.iloc[0]
     return Computed(
-        Choice.same(top.session_id), [Choice.same(x) for x in _pick(rng, list(table.session_id), top.session_id)],
+        Choice.same(top.session_id), [Choice.same(x) for x in pick(rng, list(table.session_id), top.session_id)],
         {"session_id": top.session_id, "mean_ms": float(top.mean_ms),
          "means_ms": {r.session_id: float(r.mean_ms) for r in table.itertuples()}},
         f"sessions: {top.session_id} has the highest mean trace latency ({top.mean_ms:.0f} ms).",
@@ -243,7 +177,7 @@ def q_slowest_session_why(d: _Data, rng: random.Random) -> Computed:
     pool = [Choice(*ERROR_WHY[k]) for k in ("http_error", "tool_exception", "invalid_structured_output", "none") if ERROR_WHY[k] != ERROR_WHY[category]]
     spans = d.spans[(d.spans.session_id == session_id) & (d.spans.status == "ERROR") & d.spans.is_llm_call]
     return Computed(
-        answer, _pick(rng, pool, answer),
+        answer, pick(rng, pool, answer),
         {"session_id": session_id, "issue_category": category,
          "http_status": sorted({int(x) for x in spans.http_status.dropna()}), "error_llm_calls": int(len(spans))},
         f"issues in {session_id}: mostly {category} ({len(spans)} failed LLM calls before successful retries).",
@@ -257,7 +191,7 @@ def q_slow_ratio(d: _Data, rng: random.Random) -> Computed:
     ratio = round(float(slow.mean_ms) / float(fast.mean_ms))
     pool = [f"×{x}" for x in sorted({2, 3, 4, 5, 6, 8, 10} - {ratio})]
     return Computed(
-        Choice.same(f"×{ratio}"), [Choice.same(x) for x in _pick(rng, pool, f"×{ratio}")],
+        Choice.same(f"×{ratio}"), [Choice.same(x) for x in pick(rng, pool, f"×{ratio}")],
         {"slowest": slow.session_id, "slowest_mean_ms": float(slow.mean_ms), "fastest": fast.session_id,
          "fastest_mean_ms": float(fast.mean_ms), "ratio": round(float(slow.mean_ms) / float(fast.mean_ms), 2)},
         f"{slow.mean_ms:.0f} ms / {fast.mean_ms:.0f} ms ≈ {ratio} (sessions table, mean_ms).",
@@ -269,7 +203,7 @@ def q_rate_limit_count(d: _Data, rng: random.Random) -> Computed:
     calls = d.spans[d.spans.is_llm_call & (d.spans.http_status == 429)]
     n = int(len(calls))
     return Computed(
-        Choice.same(n), [Choice.same(x) for x in _numbers(n, rng, [-n // 2, -2, 2, n // 2, n])],
+        Choice.same(n), [Choice.same(x) for x in numbers(n, rng, [-n // 2, -2, 2, n // 2, n])],
         {"http_429_llm_calls": n, "trace_ids": sorted(set(calls.trace_id))},
         f"{n} LLM calls answered HTTP 429 (is_llm_call spans with http_status 429).",
         f"{n} appels LLM ont reçu HTTP 429 (spans is_llm_call avec http_status 429).",
@@ -281,7 +215,7 @@ def q_llm_calls_success(d: _Data, rng: random.Random) -> Computed:
     counts = Counter(int(x) for x in ok.llm_calls)
     n = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
     return Computed(
-        Choice.same(n), [Choice.same(x) for x in _numbers(n, rng, [-1, 1, 2, 3])],
+        Choice.same(n), [Choice.same(x) for x in numbers(n, rng, [-1, 1, 2, 3])],
         {"llm_calls": n, "distribution": {str(k): v for k, v in sorted(counts.items())}, "traces": len(ok)},
         f"Among the {len(ok)} traces without any error span, the usual number of LLM calls is {n}.",
         f"Parmi les {len(ok)} traces sans span en erreur, le nombre habituel d'appels LLM est {n}.",
@@ -310,7 +244,7 @@ def q_hallucinated_doc(d: _Data, rng: random.Random) -> Computed:
     cited = row.unsupported_citations[0]
     pool = list(row.retrieved_doc_ids)
     return Computed(
-        Choice.same(cited), [Choice.same(x) for x in _pick(rng, pool, cited)],
+        Choice.same(cited), [Choice.same(x) for x in pick(rng, pool, cited)],
         {"trace_id": row.trace_id, "cited": cited, "retrieved": list(row.retrieved_doc_ids)},
         f"{cited} is cited but not among the retrieved documents {', '.join(row.retrieved_doc_ids)}.",
         f"{cited} est cité mais absent des documents récupérés {', '.join(row.retrieved_doc_ids)}.",
@@ -334,7 +268,7 @@ def _missing_doc(d: _Data) -> tuple[str, str, list[str]]:
 def q_expected_doc(d: _Data, rng: random.Random) -> Computed:
     doc, trace_id, retrieved = _missing_doc(d)
     return Computed(
-        Choice.same(doc), [Choice.same(x) for x in _pick(rng, retrieved, doc)],
+        Choice.same(doc), [Choice.same(x) for x in pick(rng, retrieved, doc)],
         {"trace_id": trace_id, "expected": doc, "retrieved": retrieved},
         f"The expectation expected_doc_ids of {trace_id} is {doc}; the retriever returned {', '.join(retrieved)}.",
         f"L'expectation expected_doc_ids de {trace_id} vaut {doc} ; le retriever a renvoyé {', '.join(retrieved)}.",
@@ -347,7 +281,7 @@ def q_top_document(d: _Data, rng: random.Random) -> Computed:
     top = freq.iloc[0]
     pool = list(freq.doc_id.iloc[1:6])
     return Computed(
-        Choice.same(top.doc_id), [Choice.same(x) for x in _pick(rng, pool, top.doc_id)],
+        Choice.same(top.doc_id), [Choice.same(x) for x in pick(rng, pool, top.doc_id)],
         {"doc_id": top.doc_id, "retrievals": int(top.retrievals), "traces": int(top.traces),
          "next": {r.doc_id: int(r.retrievals) for r in freq.iloc[1:4].itertuples()}},
         f"document_frequency: {top.doc_id} is returned by {int(top.retrievals)} retriever calls.",
@@ -385,7 +319,7 @@ def q_most_failed_session(d: _Data, rng: random.Random) -> Computed:
     table = d.a.sessions(d.ts).sort_values(["failed", "session_id"], ascending=[False, True])
     top = table.iloc[0]
     return Computed(
-        Choice.same(top.session_id), [Choice.same(x) for x in _pick(rng, list(table.session_id), top.session_id)],
+        Choice.same(top.session_id), [Choice.same(x) for x in pick(rng, list(table.session_id), top.session_id)],
         {"session_id": top.session_id, "failed": int(top.failed), "traces": int(top.traces)},
         f"{top.session_id}: {int(top.failed)} failed traces out of {int(top.traces)}.",
         f"{top.session_id} : {int(top.failed)} traces en échec sur {int(top.traces)}.",
@@ -396,7 +330,7 @@ def q_slowest_trace(d: _Data, rng: random.Random) -> Computed:
     slow = d.a.slowest_traces(d.ts, n=6)
     top = slow.iloc[0]
     return Computed(
-        Choice.same(top.trace_id), [Choice.same(x) for x in _pick(rng, list(slow.trace_id), top.trace_id)],
+        Choice.same(top.trace_id), [Choice.same(x) for x in pick(rng, list(slow.trace_id), top.trace_id)],
         {"trace_id": top.trace_id, "duration_ms": float(top.duration_ms), "dominant_step": top.dominant_step},
         f"slowest_traces: {top.trace_id} lasts {top.duration_ms:.0f} ms.",
         f"slowest_traces : {top.trace_id} dure {top.duration_ms:.0f} ms.",
@@ -407,7 +341,7 @@ def q_tokens_session(d: _Data, rng: random.Random) -> Computed:
     table = d.a.sessions(d.ts).sort_values(["total_tokens", "session_id"], ascending=[False, True])
     top = table.iloc[0]
     return Computed(
-        Choice.same(top.session_id), [Choice.same(x) for x in _pick(rng, list(table.session_id), top.session_id)],
+        Choice.same(top.session_id), [Choice.same(x) for x in pick(rng, list(table.session_id), top.session_id)],
         {"session_id": top.session_id, "total_tokens": int(top.total_tokens),
          "tokens": {r.session_id: int(r.total_tokens) for r in table.itertuples()}},
         f"{top.session_id} consumed {int(top.total_tokens)} tokens, the most of any session.",
@@ -419,7 +353,7 @@ def q_kb_searches(d: _Data, rng: random.Random) -> Computed:
     tools = d.a.tool_usage(d.ts).set_index("tool")
     n = int(tools.at["search_knowledge_base", "calls"])
     return Computed(
-        Choice.same(n), [Choice.same(x) for x in _numbers(n, rng, [-6, -3, 3, 6, 9])],
+        Choice.same(n), [Choice.same(x) for x in numbers(n, rng, [-6, -3, 3, 6, 9])],
         {"tool": "search_knowledge_base", "calls": n},
         f"tool_usage: search_knowledge_base is called {n} times.", f"tool_usage : search_knowledge_base est appelé {n} fois.",
     )
@@ -429,7 +363,7 @@ def q_tickets(d: _Data, rng: random.Random) -> Computed:
     tools = d.a.tool_usage(d.ts).set_index("tool")
     n = int(tools.at["create_ticket", "calls"] - tools.at["create_ticket", "errors"]) if "create_ticket" in tools.index else 0
     return Computed(
-        Choice.same(n), [Choice.same(x) for x in _numbers(n, rng, [-2, -1, 1, 2, 3])],
+        Choice.same(n), [Choice.same(x) for x in numbers(n, rng, [-2, -1, 1, 2, 3])],
         {"tool": "create_ticket", "successful_calls": n},
         f"create_ticket succeeded {n} times (calls minus errors).", f"create_ticket a réussi {n} fois (appels moins erreurs).",
     )
@@ -440,14 +374,14 @@ def q_failed_llm_calls(d: _Data, rng: random.Random) -> Computed:
     failed = d.traces[d.traces.status == "ERROR"]
     n = int(failed.llm_calls.sum())
     return Computed(
-        Choice.same(n), [Choice.same(x) for x in _numbers(n, rng, [-len(failed), -2, 2, len(failed)])],
+        Choice.same(n), [Choice.same(x) for x in numbers(n, rng, [-len(failed), -2, 2, len(failed)])],
         {"llm_calls": n, "failed_traces": len(failed)},
         f"The {len(failed)} failed traces made {n} LLM calls in all (each answer was retried).",
         f"Les {len(failed)} traces en échec ont fait {n} appels LLM au total (chaque réponse a été relancée).",
     )
 
 
-BANK: list[tuple[str, str, str, Callable[[_Data, random.Random], Computed]]] = [
+BANK: Bank = [
     ("errors", "Which tool fails most often, and with which error?", "Quel outil échoue le plus souvent, et avec quelle erreur ?", q_failing_tool),
     ("errors", "For which customer do the tool calls fail?", "Pour quel client les appels d'outil échouent-ils ?", q_failing_customer),
     ("latency", "How long does a failed call of that tool last?", "Combien de temps dure un appel en échec de cet outil ?", q_timeout_duration),
@@ -476,60 +410,4 @@ BANK: list[tuple[str, str, str, Callable[[_Data, random.Random], Computed]]] = [
 
 def compute_questions(trace_file: Path | str, seed: int) -> list[Question]:
     """The question bank of a kit, answers computed from ``trace_file``; choices shuffled by ``seed``."""
-    data = _Data(Path(trace_file))
-    questions = []
-    for number, (topic, text_en, text_fr, compute) in enumerate(BANK, start=1):
-        qid = f"q{number:02d}"
-        rng = random.Random(f"{seed}:{qid}")
-        result = compute(data, rng)
-        options = [result.answer, *result.distractors]
-        if len({o.en for o in options}) != 4:
-            raise ExamError(f"{qid}: choices are not distinct: {[o.en for o in options]}")
-        rng.shuffle(options)
-        choices = dict(zip(LETTERS, options))
-        key = LETTERS[options.index(result.answer)]
-        text_en, text_fr = text_en.format(**result.params), text_fr.format(**result.params)
-        questions.append(
-            Question(qid, topic, text_en, text_fr, choices, key, _plain(result.evidence), result.explanation_en, result.explanation_fr)
-        )
-    return questions
-
-
-def _plain(value: Any) -> Any:
-    """Evidence as plain YAML-safe values (numpy scalars and tuples become Python ones)."""
-    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else list(v)))
-
-
-# --------------------------------------------------------------------------------------------------------
-# Reading and printing a kit's questions
-# --------------------------------------------------------------------------------------------------------
-
-
-def load_questions(kit: Path | str) -> list[dict]:
-    """The student questions of a kit (``questions.yaml``); :class:`ExamError` naming the problem."""
-    path = Path(kit)
-    path = path / "questions.yaml" if path.is_dir() else path
-    if not path.is_file():
-        raise ExamError(f"{path} does not exist: give the kit folder (it holds questions.yaml)")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ExamError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
-        raise ExamError(f"{path} has no 'questions' list")
-    return data["questions"]
-
-
-def render_questions(kit: Path | str, lang: str = "en") -> str:
-    """The quiz as text, without answers."""
-    if lang not in LANGS:
-        raise ExamError(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")
-    lines = []
-    title = "Module 3 exam: analyse the traces" if lang == "en" else "Examen du module 3 : analysez les traces"
-    lines += [title, "=" * len(title), ""]
-    for q in load_questions(kit):
-        lines.append(f"{q['id']}. {q['text_' + lang]}")
-        for letter, choice in q["choices"].items():
-            lines.append(f"    {letter}) {choice[lang]}")
-        lines.append("")
-    return "\n".join(lines)
+    return assemble(BANK, _Data(Path(trace_file)), seed)
