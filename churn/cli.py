@@ -37,11 +37,12 @@ DataOption = typer.Option(
 
 @contextmanager
 def user_errors() -> Iterator[None]:
+    from llmops.errors import UserError
     from llmops.settings import SettingsError
 
     try:
         yield
-    except (ChurnError, SettingsError) as exc:
+    except (ChurnError, SettingsError, UserError) as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
@@ -571,6 +572,49 @@ def pipeline(
                 f"smoke test failed: the served model answered {summary.smoke_predictions}, the registered model "
                 f"predicts {summary.smoke_expected}."
             )
+
+
+# --- the Module 2 exam kit ------------------------------------------------------------------------------------
+
+exam_app = typer.Typer(
+    help="Module 2 exam kits: a store and registry left by several pipeline runs, a bilingual quiz, grading.",
+    no_args_is_help=True,
+)
+app.add_typer(exam_app, name="exam")
+
+
+@exam_app.command("build")
+def exam_build(
+    seed: int = typer.Option(..., "--seed", help="Same seed, same runs, versions, decisions and quiz."),
+    out: Path = typer.Option(..., "--out", help="A new (or empty) folder for the kit, e.g. exam-m2/."),
+    data: Optional[Path] = DataOption,
+) -> None:
+    """Run the pipeline on five candidate models into a fresh store in OUT and write the quiz on it."""
+    with user_errors():
+        from churn.exam.build import build_kit
+
+        console.print(f"Building the Module 2 kit of seed {seed} in {out} (five train -> evaluate -> register -> "
+                      "promote runs, about a minute) ...", highlight=False)  # fmt: skip
+        report = build_kit(seed, out, data)
+    console.print(
+        f"[bold]exam kit[/] {report.out}: {report.runs} runs, {report.versions} versions "
+        f"(production: version {report.production}), {report.questions} questions ({report.seconds:.0f} s)\n"
+        f"students get everything but {report.out}/teacher/ "
+        f"(`churn exam student-copy {report.out} OUT` copies it without the answers)",
+        highlight=False,
+    )
+
+
+def _shared_exam_commands() -> None:
+    """Printing the quiz, grading and the students' copy work on any kit: the same commands as `llmops exam`."""
+    from llmops.cli import exam as shared
+
+    exam_app.command("questions")(shared.questions)
+    exam_app.command("grade")(shared.grade)
+    exam_app.command("student-copy")(shared.student_copy)
+
+
+_shared_exam_commands()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import typer
 
-from llmops.cli import analyze, demo, kb, llm, prompts, traces
+from llmops.cli import analyze, demo, exam, kb, llm, prompts, traces
+from llmops.cli import eval as eval_  # `eval` would shadow the builtin
 
 app = typer.Typer(
     name="llmops",
@@ -22,7 +23,5 @@ app.add_typer(llm.app, name="llm")
 app.add_typer(kb.app, name="kb")
 app.add_typer(prompts.app, name="prompts")
 app.add_typer(traces.app, name="traces")
-from llmops.cli import exam as _exam  # noqa: E402
-app.add_typer(_exam.app, name="exam")
-from llmops.cli import eval as _eval  # noqa: E402
-app.add_typer(_eval.app, name="eval")
+app.add_typer(exam.app, name="exam")
+app.add_typer(eval_.app, name="eval")
