@@ -1,5 +1,6 @@
 """Telco customer churn with MLflow: the course's Modules 1 and 2, one module per stage.
 
+- ``churn.features`` the model's preprocessing step (one-hot + scaling, fast enough for a REST request)
 - ``churn.loader``   data: fetch, verify, type and split the IBM Telco Customer Churn CSV
 - ``churn.train``    training: a scikit-learn pipeline logged as an MLflow run (``train(params) -> run_id``)
 - ``churn.evaluate`` evaluation: a linked run with metrics and charts (``evaluate(run_id) -> run_id``)
@@ -14,3 +15,7 @@
 
 Importing ``churn`` is cheap: pandas, scikit-learn and MLflow are imported by the stage modules that need them.
 """
+
+# A logged churn model carries churn/features.py in its code/ folder, which MLflow puts first on sys.path when it
+# loads the model: extending the package's path keeps every other churn module importable from here.
+__path__ = __import__("pkgutil").extend_path(__path__, __name__)

@@ -86,20 +86,16 @@ class TrainParams:
 
 
 def build_pipeline(params: TrainParams) -> Pipeline:
-    """One-hot the categoricals, scale the numbers, then the classifier the params choose."""
-    from sklearn.compose import ColumnTransformer
+    """One-hot the categoricals and scale the numbers (:class:`churn.features.TelcoFeatures`, what
+    ``ColumnTransformer`` + ``OneHotEncoder`` + ``StandardScaler`` compute, fast enough for REST), then the
+    classifier the params choose."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    preprocess = ColumnTransformer(
-        [
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), list(loader.CATEGORICAL)),
-            ("numeric", StandardScaler(), list(loader.NUMERIC)),
-        ],
-        verbose_feature_names_out=False,  # "Contract_Two year" rather than "categorical__Contract_Two year"
-    )
+    from churn.features import TelcoFeatures
+
+    preprocess = TelcoFeatures(loader.CATEGORICAL, loader.NUMERIC)
     if params.model == "lr":
         classifier = LogisticRegression(C=params.C, max_iter=params.max_iter, class_weight=params.class_weight)
     else:
@@ -158,7 +154,7 @@ def train(
 
         pipeline = build_pipeline(params).fit(X_train, y_train)
 
-        with quiet_model_logging():
+        with quiet_model_logging(), model_code() as code_paths:
             model_info = mlflow.sklearn.log_model(
                 pipeline,
                 name="model",
@@ -166,14 +162,46 @@ def train(
                 input_example=X_train.head(5),
                 # Explicit requirements: inferring them costs ~8 s in a subprocess for the same answer.
                 pip_requirements=model_requirements(),
-                # skops refuses to load tree node arrays unless told they are trusted; we just fitted them.
-                skops_trusted_types=["sklearn.tree._tree.Tree"] if params.model == "rf" else None,
+                code_paths=code_paths,
+                skops_trusted_types=trusted_types(params),
             )
         metrics = scores(y_test, pipeline.predict_proba(X_test)[:, 1])
         mlflow.log_metrics(metrics, model_id=model_info.model_id, dataset=test_dataset)
         train_auc = scores(y_train, pipeline.predict_proba(X_train)[:, 1])["roc_auc"]
         mlflow.log_metric("train_roc_auc", train_auc, model_id=model_info.model_id, dataset=train_dataset)
     return run.info.run_id
+
+
+def trusted_types(params: TrainParams) -> list[str]:
+    """The classes skops must be told to trust when it loads the model: ours (we wrote it) and, for a forest,
+    scikit-learn's tree node arrays (we just fitted them). MLflow records the list in the model's MLmodel."""
+    from churn.features import TRUSTED_TYPE
+
+    return [TRUSTED_TYPE, *(["sklearn.tree._tree.Tree"] if params.model == "rf" else [])]
+
+
+@contextmanager
+def model_code() -> Iterator[list[str]]:
+    """``code_paths`` for ``log_model``: a ``churn`` package holding only ``features.py``, so that the model
+    loads wherever MLflow does (the scoring server, the Docker image) without this repository installed.
+
+    MLflow puts the model's ``code/`` folder first on ``sys.path`` when it loads it; the real
+    ``churn/__init__.py`` and this one both extend the package's path (``pkgutil.extend_path``), so a process
+    that has loaded a model still imports every other ``churn`` module from the repository."""
+    import shutil
+    import tempfile
+
+    from churn import features
+
+    with tempfile.TemporaryDirectory(prefix="churn-model-code-") as tmp:
+        package = Path(tmp) / "churn"
+        package.mkdir()
+        (package / "__init__.py").write_text(
+            '"""The code a churn model needs to load (churn.features), shipped inside the model."""\n\n'
+            "__path__ = __import__(\"pkgutil\").extend_path(__path__, __name__)\n"
+        )
+        shutil.copy(features.__file__, package / "features.py")
+        yield [str(package)]
 
 
 @contextmanager
