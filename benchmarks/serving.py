@@ -1,11 +1,13 @@
 """Latency and throughput of the churn model behind MLflow's scoring server (`churn serve`).
 
     uv run python benchmarks/serving.py [--model lr|rf] [--workers N] [--requests 1000] [--clients 8]
+                                        [--engine batching|mlflow|both]
     uv run python benchmarks/serving.py --url http://127.0.0.1:5001      # a server that is already running
 
 Without ``--url`` it builds what it measures in a temporary folder (fresh SQLite store): trains and evaluates
 the model on the real data, registers it, promotes it to production and starts ``churn serve``'s server on a
-free port, exactly as the library does. Then:
+free port, exactly as the library does, with each engine in turn (``both``, the default): ``batching``, what
+``churn serve`` runs, then ``mlflow`` (``mlflow models serve`` as is) for comparison. For each:
 
 - one client, sequential: single-row latency with nothing queued (the server's own time per request);
 - ``--clients`` threads (default 8) sharing ``--requests`` requests (default 1,000), each thread with its own
@@ -14,7 +16,7 @@ free port, exactly as the library does. Then:
 
 Printed: p50 / p95 / p99 / max latency, requests per second, errors (any answer but 200 or a failed
 connection), the server's CPU time per request, and the load average (other work on the cores slows every
-figure). Targets: p50 <= 20 ms with 8 clients, zero errors.
+figure). Targets: p50 <= 20 ms with 8 clients, zero errors, for the engine ``churn serve`` runs by default.
 """
 
 from __future__ import annotations
@@ -121,74 +123,93 @@ def group_cpu_seconds(pgid: int) -> float:
     return total
 
 
-def start_server(args, folder: Path):
-    """Train -> evaluate -> register -> promote -> serve in a fresh store under ``folder``; return the server."""
+def prepare_model(args, folder: Path) -> None:
+    """Train -> evaluate -> register -> promote in a fresh store under ``folder``."""
     os.chdir(folder)
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     os.environ.update(LLMOPS_TRACKING_URI=uri, MLFLOW_TRACKING_URI=uri, CHURN_EXPERIMENT="churn-serving-benchmark")
     from churn.evaluate import evaluate
     from churn.register import promote, register
-    from churn.serve import serve
     from churn.train import TrainParams, train
 
     began = time.perf_counter()
     version = register(evaluate(train(TrainParams(model=args.model), data=args.data), data=args.data))
     promote("production")
     print(f"model: {args.model}, churn-classifier v{version} in production ({time.perf_counter() - began:.1f} s)")
-    server = serve("production", 0, workers=args.workers)
-    print(f"server: {server.url}, {args.workers} worker(s), ready in {server.startup_seconds:.1f} s")
+
+
+def start_server(args, engine: str):
+    from churn.serve import serve
+
+    server = serve("production", 0, workers=args.workers, engine=engine)
+    print(f"\n{engine} engine: {server.url}, {args.workers} worker(s), ready in {server.startup_seconds:.1f} s")
     return server
+
+
+def run(url: str, server, args, payloads: list[bytes], judged: bool) -> bool:
+    """Measure one server; True when it meets the target (or is not the one judged)."""
+    measure(url, payloads, 100, 1)  # warm-up: first requests pay for lazy imports in the server
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    met = True
+    for clients, requests in ((1, min(200, args.requests)), (args.clients, args.requests)):
+        cpu = group_cpu_seconds(server.process.pid) if server else None
+        r = measure(url, payloads, requests, clients)
+        used = (group_cpu_seconds(server.process.pid) - cpu) / r["requests"] * 1000 if server else None
+        verdict = ""
+        if clients == args.clients and judged:
+            met = r["p50"] <= TARGET_P50_MS and r["errors"] == 0
+            verdict = "  ok" if met else "  MISSES the target"
+        print(
+            f"{clients} client(s), {r['requests']} requests: p50 {r['p50']:.1f} ms  p95 {r['p95']:.1f} ms  "
+            f"p99 {r['p99']:.1f} ms  max {r['max']:.1f} ms  {r['rps']:.0f} req/s  errors {r['errors']}"
+            + (f"  server CPU {used:.1f} ms/request" if used is not None else "")
+            + verdict
+        )
+        if r["errors"]:
+            print(f"  first error: {r['first_error']}")
+    # The same server, one client, 100 customers per request: what batching buys per customer.
+    batch = measure(url, bodies(args.data, 10, 100), 50, 1)
+    print(
+        f"1 client, 100 customers per request: p50 {batch['p50']:.1f} ms per request = "
+        f"{batch['rps'] * 100:.0f} customers/s  errors {batch['errors']}"
+    )
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    return met
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="benchmark this running server instead of starting one")
     parser.add_argument("--model", choices=("lr", "rf"), default="lr")
+    parser.add_argument("--engine", choices=("batching", "mlflow", "both"), default="both")
     parser.add_argument("--workers", type=int, default=None, help="scoring server workers [CHURN_SERVE_WORKERS]")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--data", type=Path, default=SHARED_CSV if SHARED_CSV.is_file() else None)
     args = parser.parse_args()
+    from llmops.settings import get_settings
+
+    settings = get_settings()
     if args.workers is None:
-        from llmops.settings import get_settings
+        args.workers = settings.churn_serve_workers
 
-        args.workers = get_settings().churn_serve_workers
-
-    target = f"p50 <= {TARGET_P50_MS:.0f} ms with {args.clients} clients, 0 errors"
+    target = f"p50 <= {TARGET_P50_MS:.0f} ms with {args.clients} clients, 0 errors ({settings.churn_serve_engine} engine)"
     print(f"cores: {os.cpu_count()}   python: {sys.version.split()[0]}   target: {target}")
     payloads = bodies(args.data)
+    if args.url:
+        run(args.url, None, args, payloads, judged=True)
+        return
+    engines = ("batching", "mlflow") if args.engine == "both" else (args.engine,)
+    met = True
     with tempfile.TemporaryDirectory(prefix="churn-serving-bench-") as tmp:
-        server = None if args.url else start_server(args, Path(tmp))
-        url = args.url or server.url
-        try:
-            measure(url, payloads, 100, 1)  # warm-up: first requests pay for lazy imports in the server
-            print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-            for clients, requests in ((1, min(200, args.requests)), (args.clients, args.requests)):
-                cpu = group_cpu_seconds(server.process.pid) if server else None
-                r = measure(url, payloads, requests, clients)
-                used = (group_cpu_seconds(server.process.pid) - cpu) / r["requests"] * 1000 if server else None
-                verdict = ""
-                if clients == args.clients:
-                    ok = r["p50"] <= TARGET_P50_MS and r["errors"] == 0
-                    verdict = "  ok" if ok else "  MISSES the target"
-                print(
-                    f"{clients} client(s), {r['requests']} requests: p50 {r['p50']:.1f} ms  p95 {r['p95']:.1f} ms  "
-                    f"p99 {r['p99']:.1f} ms  max {r['max']:.1f} ms  {r['rps']:.0f} req/s  errors {r['errors']}"
-                    + (f"  server CPU {used:.1f} ms/request" if used is not None else "")
-                    + verdict
-                )
-                if r["errors"]:
-                    print(f"  first error: {r['first_error']}")
-            # The same server, one client, 100 customers per request: what batching buys per customer.
-            batch = measure(url, bodies(args.data, 10, 100), 50, 1)
-            print(
-                f"1 client, 100 customers per request: p50 {batch['p50']:.1f} ms per request = "
-                f"{batch['rps'] * 100:.0f} customers/s  errors {batch['errors']}"
-            )
-            print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        finally:
-            if server:
+        prepare_model(args, Path(tmp))
+        for engine in engines:
+            server = start_server(args, engine)
+            try:
+                met &= run(server.url, server, args, payloads, judged=engine == settings.churn_serve_engine)
+            finally:
                 server.stop()
+    sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

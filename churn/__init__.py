@@ -9,6 +9,8 @@
   (the ROC AUC gate), ``rollback() -> version``, ``registry_table() -> rows``
 - ``churn.serve``    MLflow's scoring server: ``serve(alias, port) -> Server`` (``.url``, ``.stop()``, ``with``),
   ``predict(url, records)``, ``export_model(alias, dest)`` (the Dockerfile's build context)
+- ``churn.batching`` the ``churn serve`` engine: MLflow's scoring server with concurrent requests batched
+- ``churn.exam``     the Module 2 exam kit: a store left by five pipeline runs and a quiz on it
 - ``churn.pipeline`` train -> evaluate -> register -> promote -> serve -> smoke test: ``pipeline(params)``
 - ``churn.plots``    the charts; ``churn.tracking`` run names, tags and the tracking URI
 - ``churn.cli``      the ``churn`` command

@@ -420,6 +420,10 @@ def serve(
     workers: Optional[int] = typer.Option(
         None, "--workers", help="Scoring server processes [default: CHURN_SERVE_WORKERS or 1]."
     ),
+    engine: Optional[str] = typer.Option(
+        None, "--engine", help="batching (MLflow's scoring server, concurrent requests scored together) or mlflow "
+        "(`mlflow models serve` as is) [default: CHURN_SERVE_ENGINE or batching].",
+    ),
     name: Optional[str] = ModelNameOption,
 ) -> None:
     """Serve the model behind an alias over REST (MLflow's scoring server) on 127.0.0.1 until Ctrl-C."""
@@ -427,11 +431,11 @@ def serve(
         from churn.serve import curl_example
         from churn.serve import serve as start
 
-        server = start(alias, port, name=name, workers=workers)
+        server = start(alias, port, name=name, workers=workers, engine=engine)
         try:
             console.print(
                 f"[bold green]Serving[/] {server.model} v{server.version} ({server.model_uri}) at "
-                f"[bold]{server.url}[/] (ready in {server.startup_seconds:.1f} s)",
+                f"[bold]{server.url}[/] ({server.engine} engine, ready in {server.startup_seconds:.1f} s)",
                 highlight=False,
             )
             console.print("Try it (one customer, 1 = likely to churn):")

@@ -1,9 +1,15 @@
 """Stage 5, serving: the registered model behind MLflow's scoring server, a client, and a Docker build context.
 
-:func:`serve` runs ``mlflow models serve -m models:/churn-classifier@<alias> --env-manager local`` bound to
-127.0.0.1 as a child process (its own process group, the virtual environment's ``bin`` first on ``PATH`` because
-the scoring server starts ``uvicorn`` from there), waits until ``/ping`` answers and returns a :class:`Server`
-handle with ``.url`` and ``.stop()`` (also a context manager)::
+:func:`serve` starts the scoring server for ``models:/churn-classifier@<alias>`` bound to 127.0.0.1 as a child
+process (its own process group, the virtual environment's ``bin`` first on ``PATH``), waits until ``/ping``
+answers and returns a :class:`Server` handle with ``.url`` and ``.stop()`` (also a context manager). Two engines
+(``engine=`` or ``CHURN_SERVE_ENGINE``), same protocol, same answers, same error messages:
+
+- ``batching`` (default): ``uvicorn churn.batching:app``, MLflow's scoring server with concurrent requests
+  merged into one inference (:mod:`churn.batching`): p50 16 ms instead of 85 ms with 8 concurrent clients;
+- ``mlflow``: ``mlflow models serve -m <model> --env-manager local``, as is (what the Docker image runs).
+
+::
 
     with serve("production", port=0) as server:     # port 0: any free port
         predict(server.url, [customer])               # -> [0] or [1]
@@ -35,7 +41,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from churn import batching
 from churn.errors import ChurnError
+from llmops.settings import SERVE_ENGINES
 
 HOST = "127.0.0.1"
 
@@ -64,6 +72,8 @@ class Server:
     port: int
     process: subprocess.Popen
     log_path: Path
+    engine: str = "batching"
+    model_dir: Path | None = None  # the batching engine's local copy of the model, removed by stop()
     startup_seconds: float = 0.0
     _stopped: bool = field(default=False, repr=False)
 
@@ -98,6 +108,10 @@ class Server:
         _signal_group(self.process, signal.SIGKILL)
         if not keep_log:
             self.log_path.unlink(missing_ok=True)
+        if self.model_dir is not None:
+            import shutil
+
+            shutil.rmtree(self.model_dir, ignore_errors=True)
         atexit.unregister(self.stop)
 
     def __enter__(self) -> Server:
@@ -147,12 +161,13 @@ def serve(
     workers: int | None = None,
     timeout: float | None = None,
     tracking_uri: str | None = None,
+    engine: str | None = None,
 ) -> Server:
     """Serve ``models:/<name>@<alias>`` on 127.0.0.1:``port`` and return once ``/ping`` answers.
 
     ``port`` defaults to ``CHURN_SERVE_PORT`` (5001); 0 picks a free port. ``workers`` (``CHURN_SERVE_WORKERS``,
     default 1) is the number of uvicorn worker processes; ``timeout`` (``CHURN_SERVE_TIMEOUT``, 120 s) bounds
-    the wait for start-up. Errors a user can fix (unknown alias, port in use, a server that dies while
+    the wait for start-up; ``engine`` (``CHURN_SERVE_ENGINE``) is ``batching`` or ``mlflow``. Errors a user can fix (unknown alias, port in use, a server that dies while
     starting) raise :class:`ChurnError` with the reason.
     """
     import mlflow
@@ -164,6 +179,9 @@ def serve(
     port = settings.churn_serve_port if port is None else int(port)
     workers = workers or settings.churn_serve_workers
     timeout = timeout or settings.churn_serve_timeout
+    engine = engine or settings.churn_serve_engine
+    if engine not in SERVE_ENGINES:
+        raise ChurnError(f"unknown serving engine {engine!r}; use one of: {', '.join(SERVE_ENGINES)}.")
     if not 0 <= port <= 65535:
         raise ChurnError(f"port must be between 1 and 65535 (or 0 for any free port), not {port}.")
     name = register.model_name(name)
@@ -176,12 +194,20 @@ def serve(
             "another port with --port."
         )
 
-    uri = f"models:/{name}@{alias}"
-    command = [
-        str(_venv_bin() / "mlflow"), "models", "serve", "-m", uri, "--env-manager", "local",
-        "--host", HOST, "--port", str(port), "--workers", str(workers),
-    ]  # fmt: skip
     env = dict(os.environ)
+    if engine == "mlflow":
+        command = [
+            str(_venv_bin() / "mlflow"), "models", "serve", "-m", f"models:/{name}@{alias}", "--env-manager", "local",
+            "--host", HOST, "--port", str(port), "--workers", str(workers),
+        ]  # fmt: skip
+    else:
+        # Downloaded once here, as `mlflow models serve` does, by version: every worker loads the same model
+        # even if the alias moves meanwhile.
+        model_dir = _download(name, alias, version)
+        env[batching.MODEL_URI_ENV] = str(model_dir)
+        command = [
+            str(_venv_bin() / "uvicorn"), "churn.batching:app", "--host", HOST, "--port", str(port), "--workers", str(workers),
+        ]  # fmt: skip
     env["PATH"] = os.pathsep.join([str(_venv_bin()), env.get("PATH", "")])
     env["MLFLOW_TRACKING_URI"] = mlflow.get_tracking_uri()
     env.pop("MLFLOW_RUN_ID", None)
@@ -195,7 +221,8 @@ def serve(
     log.close()
     server = Server(
         url=f"http://{HOST}:{port}", model=name, alias=alias, version=version, port=port,
-        process=process, log_path=Path(log.name),
+        process=process, log_path=Path(log.name), engine=engine,
+        model_dir=model_dir if engine == "batching" else None,
     )  # fmt: skip
     atexit.register(server.stop)
     try:
@@ -208,6 +235,28 @@ def serve(
         raise
     server.startup_seconds = time.perf_counter() - started
     return server
+
+
+def _download(name: str, alias: str, version: int) -> Path:
+    """A local copy of ``models:/<name>/<version>`` (a temporary folder); a clear error if it cannot be had."""
+    import shutil
+
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    folder = Path(tempfile.mkdtemp(prefix="churn-serve-model-"))
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(folder)))
+        if not (local / "MLmodel").is_file():
+            raise MlflowException(f"No such artifact: 'MLmodel' in {local}")
+    except (MlflowException, OSError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        message = getattr(exc, "message", None) or str(exc)
+        raise ChurnError(
+            f"cannot serve models:/{name}@{alias} (v{version}): its model files cannot be loaded ({message}). "
+            "Were its artifacts deleted? Register and promote a new version."
+        ) from None
+    return local
 
 
 def _wait_until_healthy(server: Server, timeout: float) -> None:

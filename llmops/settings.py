@@ -64,6 +64,8 @@ class Settings:
     churn_serve_port: int = 5001
     churn_serve_workers: int = 1
     churn_serve_timeout: float = 120.0
+    churn_serve_engine: str = "batching"
+    churn_serve_batch_wait_ms: float = 2.0
     # Never printed: a repr of the settings ends up in logs and tracebacks.
     llm_api_key: str | None = field(default=None, repr=False)
 
@@ -75,6 +77,10 @@ class Settings:
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return default if value is None or value.strip() == "" else value.strip()
+
+
+#: How `churn serve` runs MLflow's scoring server: with request batching (churn/batching.py) or as `mlflow models serve`.
+SERVE_ENGINES = ("batching", "mlflow")
 
 
 def _number(name: str, default: str, kind: type, minimum: float | None = None) -> int | float:
@@ -103,6 +109,9 @@ def get_settings() -> Settings:
             "LLMOPS_LLM_BACKEND=openai needs OPENAI_API_KEY (for OpenAI) or LLMOPS_LLM_BASE_URL "
             "(for a compatible local server)."
         )
+    engine = _env("CHURN_SERVE_ENGINE", "batching")
+    if engine not in SERVE_ENGINES:
+        raise SettingsError(f"CHURN_SERVE_ENGINE={engine!r} is not a serving engine; use one of: {', '.join(SERVE_ENGINES)}.")
     default_chat = "offline-analyst" if backend == "offline" else "gpt-4o-mini"
     default_embed = "offline-embed" if backend == "offline" else "text-embedding-3-small"
     data_dir = Path(_env("LLMOPS_DATA_DIR", "data"))
@@ -128,6 +137,8 @@ def get_settings() -> Settings:
         churn_serve_port=_number("CHURN_SERVE_PORT", "5001", int, minimum=0),
         churn_serve_workers=_number("CHURN_SERVE_WORKERS", "1", int, minimum=1),
         churn_serve_timeout=_number("CHURN_SERVE_TIMEOUT", "120", float, minimum=1),
+        churn_serve_engine=engine,
+        churn_serve_batch_wait_ms=_number("CHURN_SERVE_BATCH_WAIT_MS", "2", float, minimum=0),
         llm_api_key=api_key,
     )
     if settings.offline:

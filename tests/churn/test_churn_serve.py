@@ -119,7 +119,7 @@ def churn(served, monkeypatch):
 def test_serve_says_where_and_prints_a_curl_that_works(served):
     out = served["serve"].output
     name, url = served["name"], served["url"]
-    assert re.search(rf"Serving {name} v1 \(models:/{name}@production\) at {url} \(ready in \d+\.\d s\)", out), out
+    assert re.search(rf"Serving {name} v1 \(models:/{name}@production\) at {url} \(batching engine, ready in \d+\.\d s\)", out), out
     curl = out[out.index("curl -s") : out.index("\nor: ")]
     assert curl.startswith(f"curl -s {url}/invocations -H 'Content-Type: application/json'")
     answer = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=30)
@@ -177,6 +177,66 @@ def test_bad_requests_get_a_4xx_with_mlflows_message(served, customers):
     assert str(caught.value) == expected
     with pytest.raises(ChurnError, match="answered 400: BAD_REQUEST: Invalid input. .*Failed to convert column tenure"):
         predict(served["url"], {**record, "tenure": "ten"})
+
+
+def _bad_and_good_requests(customers) -> list[tuple[str, bytes, str]]:
+    """(what, body, content type): single customers, a batch, and every kind of bad request."""
+    record = customers.to_dict(orient="records")[0]
+    split = lambda frame: json.dumps({"dataframe_split": frame.to_dict(orient="split", index=False)}).encode()  # noqa: E731
+    requests = [(f"customer {i}", split(customers.iloc[[i]]), "application/json") for i in range(len(customers))]
+    requests += [
+        ("a batch of 20", split(customers), "application/json"),
+        ("records", json.dumps({"dataframe_records": [record]}).encode(), "application/json; charset=utf-8"),
+        ("malformed", b'{"dataframe_split": {', "application/json"),
+        ("missing column", split(customers.iloc[[0]].drop(columns=["Contract"])), "application/json"),
+        ("wrong type", split(customers.iloc[[1]].astype({"tenure": str}).replace({"tenure": {"1.0": "ten"}})), "application/json"),
+        ("wrong type in a split", json.dumps({"dataframe_split": {"columns": list(record), "data": [[*list(record.values())[:-1], "a lot"]]}}).encode(), "application/json"),
+        ("csv", customers.head(2).to_csv(index=False).encode(), "text/csv"),
+        ("text", b"tenure=1", "text/plain"),
+    ]  # fmt: skip
+    return requests
+
+
+def _answers(url: str, requests, clients: int) -> dict[str, tuple[int, object]]:
+    """Send every request ``clients`` at a time (so that the batching engine merges them); status and body."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(request):
+        what, body, content_type = request
+        response = httpx.post(url + "/invocations", content=body, headers={"Content-Type": content_type}, timeout=60)
+        try:
+            answer = response.json()
+            if "predictions" not in answer:
+                # MLflow's message starts with the request as a DataFrame, printed as wide as the server's
+                # terminal (COLUMNS): compare what it says about it.
+                answer = (answer.get("error_code"), answer.get("message", "").rsplit("Error: ", 1)[-1])
+        except ValueError:
+            answer = response.text
+        return what, (response.status_code, answer)
+
+    with ThreadPoolExecutor(clients) as pool:
+        return dict(pool.map(send, requests * 3))  # three rounds: the same answers every time, or the dict differs
+
+
+def test_both_engines_give_the_same_answers_and_errors_under_concurrency(served, customers):
+    """The batching engine merges concurrent requests; each must still get exactly what `mlflow models serve`
+    answers it alone: its own predictions, or MLflow's own 4xx, never its neighbour's."""
+    import mlflow
+
+    from churn.serve import serve
+
+    requests = _bad_and_good_requests(customers)
+    batching = _answers(served["url"], requests, clients=8)
+    with serve("production", 0, name=served["name"], engine="mlflow") as stock:
+        assert stock.engine == "mlflow"
+        reference = _answers(stock.url, requests, clients=1)
+    assert batching == reference
+    expected = [int(p) for p in mlflow.pyfunc.load_model(f"models:/{served['name']}@production").predict(customers)]
+    assert [batching[f"customer {i}"][1]["predictions"][0] for i in range(len(customers))] == expected
+    assert batching["a batch of 20"] == (200, {"predictions": expected})
+    statuses = {what: status for what, (status, _) in batching.items()}
+    assert statuses["malformed"] == statuses["missing column"] == statuses["wrong type in a split"] == 400
+    assert statuses["text"] == 415 and statuses["csv"] == 200
 
 
 def test_predict_command(churn, served, tmp_path):
@@ -242,7 +302,12 @@ def test_a_server_that_cannot_start_says_why(session_store, tmp_path):
     client.create_model_version(name, source=str(tmp_path / "gone"))  # its artifacts were deleted
     client.set_registered_model_alias(name, "production", "1")
     with pytest.raises(ChurnError) as caught:
-        serve("production", 0, name=name)
+        serve("production", 0, name=name)  # the batching engine fetches the model before starting the server
+    assert str(caught.value).startswith(f"cannot serve models:/{name}@production (v1): its model files cannot be loaded")
+    assert "No such artifact" in str(caught.value) and "Traceback" not in str(caught.value)
+
+    with pytest.raises(ChurnError) as caught:
+        serve("production", 0, name=name, engine="mlflow")  # `mlflow models serve` fetches it itself
     message = str(caught.value)
     assert message.startswith(f"the scoring server for models:/{name}@production (v1) exited (code 1) before answering")
     assert "No such artifact: 'MLmodel'" in message and "Traceback" not in message

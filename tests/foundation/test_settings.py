@@ -21,6 +21,18 @@ def test_unknown_backend_is_named(monkeypatch):
         get_settings()
 
 
+def test_serving_engine_and_batch_wait_are_checked(monkeypatch):
+    monkeypatch.delenv("CHURN_SERVE_ENGINE", raising=False)
+    assert get_settings().churn_serve_engine == "batching"
+    monkeypatch.setenv("CHURN_SERVE_ENGINE", "triton")
+    with pytest.raises(SettingsError, match="CHURN_SERVE_ENGINE='triton'.*batching, mlflow"):
+        get_settings()
+    monkeypatch.setenv("CHURN_SERVE_ENGINE", "mlflow")
+    monkeypatch.setenv("CHURN_SERVE_BATCH_WAIT_MS", "-1")
+    with pytest.raises(SettingsError, match="CHURN_SERVE_BATCH_WAIT_MS"):
+        get_settings()
+
+
 def test_openai_backend_without_key_or_url_is_refused(monkeypatch):
     monkeypatch.setenv("LLMOPS_LLM_BACKEND", "openai")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
