@@ -338,5 +338,9 @@ def reset() -> None:
                     pass
         reset_prices()
         writer = _STATE.writer
+        if writer is not None:
+            # The writer outlives reset(); so must not a setup's queue limits (max_queue=1 would drop traces
+            # for every later setup() that asks for the defaults, which would see nothing to change).
+            writer.max_queue, writer.batch_size, writer.block_timeout = _State().queue_args
         registered = _STATE.atexit_registered
         _STATE.__dict__.update(replace(_State(), writer=writer, atexit_registered=registered).__dict__)

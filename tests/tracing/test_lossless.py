@@ -99,6 +99,21 @@ def test_a_drop_is_counted_and_logged_loudly(traced, session_store, slow_writer,
     assert "LOST TRACES" in caplog.text
 
 
+def test_after_reset_a_default_setup_drops_nothing_again(traced, session_store, slow_writer):
+    """reset() must not leave a previous setup's queue limits behind (max_queue=1 dropped later tests' traces)."""
+    tracing.setup(session_store, traced.experiment_name, autolog=False, max_queue=1, block_timeout=0.05)
+    tracing.reset()
+    tracing.setup(session_store, traced.experiment_name, autolog=False)
+    before = tracing.stats()
+    timer = threading.Timer(0.3, slow_writer.set)
+    timer.start()
+    _burst(5)  # with max_queue=1 and a 50 ms patience, most of these would be dropped while the writer is held
+    timer.join()
+    assert tracing.flush(30)
+    after = tracing.stats()
+    assert (after.dropped - before.dropped, after.stored - before.stored) == (0, 5)
+
+
 def test_flush_is_cheap_when_nothing_is_pending(traced):
     _burst(1)
     assert tracing.flush()
