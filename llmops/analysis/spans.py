@@ -20,8 +20,8 @@ Span table columns
     ``duration_ms``, ``self_ms`` (duration not covered by any child: where the time was really spent),
     ``status`` (OK, ERROR, UNSET), ``error_type`` and ``error_message`` (from the exception event, else the
     status message), ``http_status`` (a model's HTTP error code, e.g. 429), ``is_llm_call`` (the outermost
-    model span of a call: LangChain's ``ChatOpenAI`` wrapping the OpenAI client's ``Completions`` is *one*
-    call), ``model``, ``input_tokens``/``output_tokens``/``total_tokens`` (on LLM-call rows only, so a sum
+    model span of a call: in traces made with MLflow's autologs alone, LangChain's ``ChatOpenAI`` wrapping the
+    OpenAI client's ``Completions`` is *one* call; ``llmops.tracing.setup()`` records only the outer span), ``model``, ``input_tokens``/``output_tokens``/``total_tokens`` (on LLM-call rows only, so a sum
     never counts a call twice), ``invalid_output`` (LLM-call rows whose own output carries tool-call arguments
     that are not valid JSON: the structured answer was broken), ``tool_name`` (TOOL rows), ``retrieved_doc_ids`` (tuple, RETRIEVER
     rows, first-seen order), ``retrieved_count`` (documents returned, 0 = empty retrieval), ``query``

@@ -3,8 +3,9 @@
 The scorers and the pytest trace assertions share these readers so "an LLM call", "a retrieved document" or
 "a tool call" mean the same thing everywhere:
 
-- an LLM call is an *outermost* ``CHAT_MODEL`` span (LangChain's ``ChatOpenAI`` span wraps the OpenAI
-  client's ``Completions`` span when both autologs are on: that is one call, not two);
+- an LLM call is an *outermost* ``CHAT_MODEL`` span (with MLflow's autologs alone, LangChain's ``ChatOpenAI``
+  span wraps the OpenAI client's ``Completions`` span: one call, not two; ``llmops.tracing.setup()`` records
+  only the outer one);
 - retrieved documents are the ``Document`` outputs of the ``RETRIEVER`` spans, in the order the spans
   started, each doc id counted once (``metadata.doc_id``, else ``metadata.doc_uri``);
 - a tool call is a ``TOOL`` span, with its name, inputs and status (a tool that raised is an ``ERROR`` span).

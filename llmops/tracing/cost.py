@@ -4,8 +4,8 @@ MLflow records usage on the spans that call a model (``mlflow.chat.tokenUsage``:
 tokens, written by the OpenAI and LangChain autologs or by :func:`llmops.tracing.record_usage`) and the
 model name (``mlflow.llm.model``). :func:`trace_cost` prices that usage with a small, overridable table in
 USD per million tokens. When an outer span (LangChain's ``ChatOpenAI``) and an inner one (OpenAI's
-``Completions``) both report the same call, only the outermost is counted, as MLflow does for its own
-token totals.
+``Completions``) both report the same call (MLflow's autologs alone; :func:`llmops.tracing.setup` records
+only the outer one), only the outermost is counted, as MLflow does for its own token totals.
 
 :func:`llmops.tracing.setup` writes the total on every trace that used tokens, as the metadata
 ``llmops.cost_usd`` (a decimal string), when its root span ends. Models missing from the table are listed

@@ -266,6 +266,43 @@ def _enable_autolog() -> None:
             getattr(mlflow, flavor).autolog()
         except Exception as exc:  # a missing optional library must not break tracing setup
             _logger.warning("llmops tracing: mlflow.%s.autolog() failed: %s", flavor, exc)
+    _one_span_per_model_call()
+
+
+def _one_span_per_model_call() -> None:
+    """Keep the OpenAI autolog from recording a model call that an enclosing model span already records.
+
+    LangChain's ``ChatOpenAI`` calls the ``openai`` client: with both autologs on, every call would show as a
+    ``ChatOpenAI`` span holding a ``Completions`` span with the same messages, tools, answer and token usage
+    (a third of a trace's bytes, and two "LLM calls" for one). When the active span is already a
+    CHAT_MODEL/LLM span, the OpenAI autolog's span is replaced by MLflow's no-op span; a direct ``openai``
+    call (no enclosing model span) is traced as before. On an MLflow without this internal hook nothing
+    changes (both spans stay).
+    """
+    import importlib
+
+    try:
+        from mlflow.entities import NoOpSpan, SpanType
+
+        # The module, not the `autolog` function that mlflow.openai exports under the same name.
+        openai_autolog = importlib.import_module("mlflow.openai.autolog")
+    except ImportError:
+        return
+    original = getattr(openai_autolog, "_start_span", None)
+    if original is None or getattr(original, "_llmops_wrapped", False):
+        return
+    import mlflow
+
+    model_spans = (SpanType.CHAT_MODEL, SpanType.LLM)
+
+    def _start_span(instance, inputs, run_id):
+        parent = mlflow.get_current_active_span()
+        if parent is not None and parent.span_type in model_spans:
+            return NoOpSpan()
+        return original(instance, inputs, run_id)
+
+    _start_span._llmops_wrapped = True  # type: ignore[attr-defined]
+    openai_autolog._start_span = _start_span
 
 
 def current() -> TracingSetup | None:

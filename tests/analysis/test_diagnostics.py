@@ -25,7 +25,9 @@ def test_error_taxonomy_counts_each_planted_problem_where_it_started(planted, pl
     assert (http500["occurrences"], http500["traces"], http500["failed_traces"]) == (4, 1, 1)
     assert http500["example_trace_id"] == planted.id("http500")
     rate = _row(table, category="http_error", detail="HTTP 429")
-    assert (rate["occurrences"], rate["failed_traces"], rate["error_types"]) == (1, 0, "RateLimitError")
+    # one model call, one span: the 429 is recorded by LangChain's ChatOpenAI span, as langchain-openai's
+    # subclass of openai.RateLimitError
+    assert (rate["occurrences"], rate["failed_traces"], rate["error_types"]) == (1, 0, "OpenAIRateLimitError")
     timeout = _row(table, category="timeout")
     assert (timeout["occurrences"], timeout["failed_traces"], timeout["detail"]) == (1, 0, "offline-analyst")
     tool = _row(table, category="tool_exception")

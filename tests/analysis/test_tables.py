@@ -27,8 +27,8 @@ def test_an_llm_call_is_the_outermost_model_span_and_carries_the_tokens(planted,
     spans, traces = planted_set.spans, planted_set.traces.set_index("trace_id")
     calls = spans[spans["is_llm_call"]]
     assert set(calls["name"]) == {"ChatOpenAI"}
-    inner = spans[(spans["span_type"] == "CHAT_MODEL") & ~spans["is_llm_call"]]
-    assert set(inner["name"]) == {"Completions"} and inner["total_tokens"].isna().all()
+    # tracing.setup() keeps the openai client's span out of LangChain's: one model call, one span
+    assert spans[(spans["span_type"] == "CHAT_MODEL") & ~spans["is_llm_call"]].empty
     for label, result in planted.results.items():
         trace = traces.loc[result.trace_id]
         # the analyzer counts the answers it used; the trace also shows the attempt that failed and was retried
@@ -44,8 +44,9 @@ def test_an_llm_call_is_the_outermost_model_span_and_carries_the_tokens(planted,
 
 def test_spans_carry_errors_where_they_happened(planted, planted_set):
     spans = planted_set.spans
-    http = spans[(spans["trace_id"] == planted.id("http500")) & (spans["name"] == "Completions")]
-    assert list(http["http_status"]) == [500] * 4 and set(http["error_type"]) == {"InternalServerError"}
+    http = spans[(spans["trace_id"] == planted.id("http500")) & spans["is_llm_call"] & (spans["status"] == "ERROR")]
+    # langchain-openai re-raises openai.InternalServerError as its OpenAIAPIError; the status stays in the message
+    assert list(http["http_status"]) == [500] * 4 and set(http["error_type"]) == {"OpenAIAPIError"}
     tool = spans[(spans["trace_id"] == planted.id("toolfail")) & (spans["tool_name"] == "lookup_customer")].iloc[0]
     assert (tool["status"], tool["error_type"], tool["error_message"]) == (
         "ERROR",

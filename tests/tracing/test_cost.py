@@ -128,6 +128,9 @@ def test_offline_model_call_through_langchain_and_openai_autologs(session_store,
         tracing.reset()
 
     assert trace.info.experiment_id == setup.experiment_id
+    # one model call, one span: LangChain's, with the usage; the openai client's duplicate is not recorded
+    assert [(s.name, s.span_type) for s in trace.data.spans] == [("ChatOpenAI", "CHAT_MODEL")]
+    assert trace.data.spans[0].get_attribute("mlflow.chat.tokenUsage")["total_tokens"] > 0
     assert trace.info.token_usage["total_tokens"] > 0
     assert trace.info.trace_metadata[COST_METADATA_KEY] == "0"  # offline models are free
     assert tracing.cost_breakdown(trace).input_tokens == trace.info.token_usage["input_tokens"]  # counted once
