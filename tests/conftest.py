@@ -57,11 +57,16 @@ def tmp_store(tmp_path, blank_store_file) -> str:
     """A fresh SQLite tracking store for one test; the previous tracking URI is restored afterwards."""
     import mlflow
 
+    from mlflow.tracking.fluent import _get_experiment_id
+
     previous = {k: os.environ.get(k) for k in ("LLMOPS_TRACKING_URI", "MLFLOW_TRACKING_URI")}
-    previous_uri = mlflow.get_tracking_uri()
+    previous_uri, previous_experiment = mlflow.get_tracking_uri(), _get_experiment_id()
     shutil.copyfile(blank_store_file, tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     _use_store(uri)
+    # Experiment ids belong to a store: the previous store's active experiment does not exist in this one
+    # (traces sent there would be refused), so start from this store's Default experiment.
+    mlflow.set_experiment(experiment_id="0")
     yield uri
     for key, value in previous.items():
         if value is None:
@@ -69,6 +74,8 @@ def tmp_store(tmp_path, blank_store_file) -> str:
         else:
             os.environ[key] = value
     mlflow.set_tracking_uri(previous_uri)
+    if previous_experiment is not None:
+        mlflow.set_experiment(experiment_id=previous_experiment)
 
 
 @pytest.fixture(scope="session")

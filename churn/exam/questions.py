@@ -121,26 +121,20 @@ def _version_choice(number: int) -> Choice:
     return Choice(f"version {number}", f"version {number}")
 
 
-def q_production_version(s: Store, rng: random.Random) -> Computed:
-    prod = s.alias("production")
-    pool = [int(v.version) for v in s.versions]
-    return Computed(
-        _version_choice(prod), [_version_choice(x) for x in pick(rng, pool, prod)],
-        {"alias": "production", "version": prod, "aliases": dict(s.model.aliases)},
-        f"get_model_version_by_alias('{s.model.name}', 'production') is version {prod}.",
-        f"get_model_version_by_alias('{s.model.name}', 'production') renvoie la version {prod}.",
-    )
+def q_alias_holder(alias: str):
+    """The question "which version holds ``alias``?" (production, staging)."""
 
+    def compute(s: Store, rng: random.Random) -> Computed:
+        number = s.alias(alias)
+        pool = [int(v.version) for v in s.versions]
+        return Computed(
+            _version_choice(number), [_version_choice(x) for x in pick(rng, pool, number)],
+            {"alias": alias, "version": number, "aliases": dict(s.model.aliases)},
+            f"get_model_version_by_alias('{s.model.name}', '{alias}') returns version {number}.",
+            f"get_model_version_by_alias('{s.model.name}', '{alias}') renvoie la version {number}.",
+        )
 
-def q_staging_version(s: Store, rng: random.Random) -> Computed:
-    staging = s.alias("staging")
-    pool = [int(v.version) for v in s.versions]
-    return Computed(
-        _version_choice(staging), [_version_choice(x) for x in pick(rng, pool, staging)],
-        {"alias": "staging", "version": staging, "aliases": dict(s.model.aliases)},
-        f"The alias staging points at version {staging}, the last one registered.",
-        f"L'alias staging désigne la version {staging}, la dernière enregistrée.",
-    )
+    return compute
 
 
 def q_production_params(s: Store, rng: random.Random) -> Computed:
@@ -306,8 +300,8 @@ def q_heldout_rows(s: Store, rng: random.Random) -> Computed:
 BANK: Bank = [
     ("runs", "Which training run has the best held-out ROC AUC?", "Quel run d'entraînement a la meilleure ROC AUC sur le jeu de test ?", q_best_run),
     ("runs", "What is the best ROC AUC of the evaluation runs, to 3 decimals?", "Quelle est la meilleure ROC AUC des runs d'évaluation, à 3 décimales ?", q_best_auc),
-    ("registry", "Which version of churn-classifier holds the alias production?", "Quelle version de churn-classifier porte l'alias production ?", q_production_version),
-    ("registry", "Which version of churn-classifier holds the alias staging?", "Quelle version de churn-classifier porte l'alias staging ?", q_staging_version),
+    ("registry", "Which version of churn-classifier holds the alias production?", "Quelle version de churn-classifier porte l'alias production ?", q_alias_holder("production")),
+    ("registry", "Which version of churn-classifier holds the alias staging?", "Quelle version de churn-classifier porte l'alias staging ?", q_alias_holder("staging")),
     ("registry", "With which parameters was the production version trained?", "Avec quels paramètres la version en production a-t-elle été entraînée ?", q_production_params),
     ("registry", "How many versions of churn-classifier are registered?", "Combien de versions de churn-classifier sont enregistrées ?", q_version_count),
     ("promotion", "How many versions did the promotion gate refuse to put in production?", "Combien de versions la porte de promotion a-t-elle refusé de mettre en production ?", q_refused_count),
