@@ -25,6 +25,7 @@ from typing import Any
 
 from llmops.llm.analysis import analyze, detect_language
 from llmops.llm.embeddings import words
+from llmops.llm.lexicon import PUBLIC_CONTACTS
 from llmops.llm.schema import MISSING, match_enum, resolve
 from llmops.llm.text import fold
 
@@ -184,6 +185,18 @@ def _short(text: str, limit: int = 120) -> str:
 _LANGUAGE_NAMES = {"french": "fr", "francais": "fr", "english": "en", "anglais": "en"}
 
 
+def _public_contact(text: str) -> bool:
+    """An e-mail address or number the company publishes (lexicon.PUBLIC_CONTACTS), not a person's."""
+    digits = re.sub(r"\D", "", text)
+    for contact in PUBLIC_CONTACTS:
+        if contact.startswith("@"):
+            if text.lower().rstrip(".").endswith(contact):
+                return True
+        elif digits == re.sub(r"\D", "", contact):
+            return True
+    return False
+
+
 def check_guideline(guideline: str, request: str, response: str) -> tuple[bool, bool, str]:
     """(applies, passed, reason) for one guideline."""
     g = fold(guideline)
@@ -200,7 +213,7 @@ def check_guideline(guideline: str, request: str, response: str) -> tuple[bool, 
         r"\b(pii|personal (data|information|details)|donnees personnelles|email address|phone number|iban|credit card)\b",
         g,
     ):
-        leak = _PII.search(response)
+        leak = next((m for m in _PII.finditer(response) if not _public_contact(m.group(0))), None)
         results.append(
             (
                 leak is None,

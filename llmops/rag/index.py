@@ -3,6 +3,10 @@
 Each chunk carries its document's content hash, so re-ingesting skips unchanged documents, replaces changed ones
 and removes chunks of documents that left the folder. ``exclude`` keeps named documents out of the index (the
 exam kits use it to plant a retrieval miss).
+
+A chunk is embedded with its document's topics, title and section (:func:`llmops.rag.documents.embedding_text`);
+its stored text is the chunk alone. The collection records :data:`INDEX_VERSION`: an index built by an earlier
+version (other embedding text or dimensions) is rebuilt by the next ingest, and refused by searches until then.
 """
 
 from __future__ import annotations
@@ -11,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmops.rag.documents import chunk_document, load_documents
+from llmops.rag.documents import KnowledgeBaseError, chunk_document, embedding_text, load_documents
 
 COLLECTION = "knowledge_base"
+#: Bumped whenever what is embedded changes; 2: topics + title + section embedded, 2048 offline dimensions.
+INDEX_VERSION = 2
+_VERSION_KEY = "llmops_index_version"
 
 
 @dataclass
@@ -30,8 +37,11 @@ class IngestReport:
         return bool(self.added or self.replaced or self.removed)
 
 
-def open_collection(chroma_dir: Path | str | None = None, create: bool = True) -> Any:
-    """The chromadb collection, persisted under ``chroma_dir`` (settings' ``LLMOPS_CHROMA_DIR`` by default)."""
+def open_collection(chroma_dir: Path | str | None = None, create: bool = True, rebuild: bool = False) -> Any:
+    """The chromadb collection, persisted under ``chroma_dir`` (settings' ``LLMOPS_CHROMA_DIR`` by default).
+
+    An index of another :data:`INDEX_VERSION` is emptied and recreated with ``rebuild=True`` (what ingest does),
+    else refused with a :class:`KnowledgeBaseError` that says to re-ingest."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -43,9 +53,20 @@ def open_collection(chroma_dir: Path | str | None = None, create: bool = True) -
         path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     )
     ef = embedding_function()
-    if create:
-        return client.get_or_create_collection(COLLECTION, embedding_function=ef, metadata={"hnsw:space": "cosine"})
-    return client.get_collection(COLLECTION, embedding_function=ef)
+    metadata = {"hnsw:space": "cosine", _VERSION_KEY: INDEX_VERSION}
+    if not create:
+        collection = client.get_collection(COLLECTION, embedding_function=ef)
+    else:
+        collection = client.get_or_create_collection(COLLECTION, embedding_function=ef, metadata=metadata)
+    if (collection.metadata or {}).get(_VERSION_KEY) == INDEX_VERSION:
+        return collection
+    if rebuild:
+        client.delete_collection(COLLECTION)  # derived from data/kb/: nothing is lost, ingest refills it
+        return client.create_collection(COLLECTION, embedding_function=ef, metadata=metadata)
+    raise KnowledgeBaseError(
+        f"the knowledge-base index in {path} was built by an earlier version of llmops (index version "
+        f"{(collection.metadata or {}).get(_VERSION_KEY, 1)}, now {INDEX_VERSION}): rebuild it with `uv run llmops kb ingest`."
+    )
 
 
 def ingest(
@@ -59,7 +80,10 @@ def ingest(
 
     kb_path = Path(kb_dir) if kb_dir is not None else get_settings().data_dir / "kb"
     docs = [d for d in load_documents(kb_path) if d.id not in set(exclude)]
-    collection = open_collection(chroma_dir)
+    from llmops.llm.clients import embedding_function
+
+    collection = open_collection(chroma_dir, rebuild=True)
+    embed = embedding_function()  # the collection's own function, given the texts it should embed
     existing = collection.get(include=["metadatas"])
     indexed: dict[str, str] = {}
     for meta in existing["metadatas"] or []:
@@ -83,6 +107,7 @@ def ingest(
         chunks = chunk_document(doc, max_words=max_words, overlap=overlap)
         collection.add(
             ids=[c.id for c in chunks],
+            embeddings=embed([embedding_text(doc, c) for c in chunks]),
             documents=[c.text for c in chunks],
             metadatas=[
                 {

@@ -11,20 +11,25 @@ from pathlib import Path
 from typing import Any
 
 
+#: Chunks fetched per wanted document, so that k distinct documents are found.
+CHUNKS_PER_DOC = 4
+
+
 class Retriever:
     """A handle on the indexed knowledge base (opening chromadb once, not per query)."""
 
     def __init__(self, chroma_dir: Path | str | None = None, k: int = 4) -> None:
         from llmops.rag.index import open_collection
 
-        self.collection = open_collection(chroma_dir)
+        self.collection = open_collection(chroma_dir)  # a stale index (earlier version) is refused: re-ingest
         self.k = k
 
     def __len__(self) -> int:
         return self.collection.count()
 
     def search(self, query: str, k: int | None = None) -> list[Any]:
-        """The ``k`` chunks closest to ``query``, best first, as ``mlflow.entities.Document`` objects."""
+        """The best chunk of each of the ``k`` documents closest to ``query``, best first, as
+        ``mlflow.entities.Document`` objects."""
         from llmops.tracing import record_documents, retriever_span
 
         k = k or self.k
@@ -41,13 +46,21 @@ class Retriever:
         count = self.collection.count()
         if count == 0 or not query.strip():
             return []
+        # k documents, not k chunks: the best chunk of each of the k closest documents (neighbouring chunks of
+        # one document would otherwise fill the k places with the same source).
         result = self.collection.query(
-            query_texts=[query], n_results=min(k, count), include=["documents", "metadatas", "distances"]
+            query_texts=[query], n_results=min(k * CHUNKS_PER_DOC, count), include=["documents", "metadatas", "distances"]
         )
         documents = []
+        seen: set[str] = set()
         for chunk_id, text, meta, distance in zip(
             result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
         ):
+            if meta["doc_id"] in seen:
+                continue
+            if len(documents) == k:
+                break
+            seen.add(meta["doc_id"])
             metadata = {
                 "doc_id": meta["doc_id"],
                 # MLflow's retrieval judges keep only doc_uri from a document's metadata: the doc id goes there

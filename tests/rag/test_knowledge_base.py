@@ -109,6 +109,75 @@ def test_search_is_a_retriever_span_with_mlflow_documents(tmp_path, session_stor
     assert outputs[0]["metadata"]["doc_id"] == "kb-refunds"
 
 
+FACTURE = """\
+---
+id: kb-facture
+title: Comprendre sa facture
+language: fr
+topics: [billing]
+---
+# Comprendre sa facture
+## Facture papier
+La facture papier est envoyée par courrier pour 1,50 € par mois, gratuite après 75 ans.
+"""
+
+COUVERTURE = """\
+---
+id: kb-couverture
+title: Couverture du réseau
+language: fr
+topics: [network]
+---
+# Couverture du réseau
+## Zones blanches
+Signalez une zone sans réseau depuis l'application : un technicien vérifie l'antenne sous 72 heures.
+"""
+
+
+def test_search_returns_k_distinct_documents(tmp_path):
+    from llmops.rag import Retriever
+
+    kb = write_kb(tmp_path / "kb", {"kb-refunds": REFUNDS, "kb-outage-compensation": OUTAGE})
+    ingest(kb, tmp_path / "chroma")
+    docs = Retriever(tmp_path / "chroma", k=2).search("refund of a double charge on my invoice")
+    # kb-refunds has two chunks that both match: the second place goes to the next document, not to its twin
+    assert [d.metadata["doc_id"] for d in docs] == ["kb-refunds", "kb-outage-compensation"]
+
+
+def test_a_documents_topics_bridge_an_english_query_to_a_french_document(tmp_path):
+    """The analyzer's queries start with its English topic ids; the French text shares no word with them."""
+    from llmops.rag import Retriever
+
+    kb = write_kb(tmp_path / "kb", {"kb-facture": FACTURE, "kb-couverture": COUVERTURE})
+    ingest(kb, tmp_path / "chroma")
+    retriever = Retriever(tmp_path / "chroma", k=2)
+    assert retriever.search("billing paper")[0].metadata["doc_id"] == "kb-facture"
+    assert retriever.search("network antenna")[0].metadata["doc_id"] == "kb-couverture"
+    assert "billing" not in retriever.search("billing")[0].page_content  # the stored text is the chunk alone
+
+
+def test_an_index_built_by_an_earlier_version_is_refused_then_rebuilt(tmp_path):
+    import chromadb
+    from chromadb.config import Settings
+
+    from llmops.llm.chroma_embeddings import OfflineEmbeddingFunction
+    from llmops.rag import Retriever
+    from llmops.rag.index import COLLECTION
+
+    chroma = tmp_path / "chroma"  # what version 1 wrote: 384 dimensions, no index version
+    old = chromadb.PersistentClient(path=str(chroma), settings=Settings(anonymized_telemetry=False))
+    old.create_collection(
+        COLLECTION, embedding_function=OfflineEmbeddingFunction(384), metadata={"hnsw:space": "cosine"}
+    ).add(ids=["kb-refunds#0"], documents=["old text"], metadatas=[{"doc_id": "kb-refunds", "content_hash": "x"}])
+    del old
+    with pytest.raises(KnowledgeBaseError, match=r"built by an earlier version .*`uv run llmops kb ingest`"):
+        Retriever(chroma)
+    kb = write_kb(tmp_path / "kb", {"kb-refunds": REFUNDS})
+    report = ingest(kb, chroma)
+    assert report.added == ["kb-refunds"] and report.total_chunks == 2  # the old chunk is gone
+    assert Retriever(chroma).search("charged twice")[0].metadata["doc_id"] == "kb-refunds"
+
+
 def test_bad_knowledge_base_files_are_named(tmp_path):
     with pytest.raises(KnowledgeBaseError, match="does not exist"):
         load_documents(tmp_path / "nowhere")
