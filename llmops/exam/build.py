@@ -8,9 +8,7 @@ only.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import tempfile
 import time
 from contextlib import contextmanager
@@ -164,7 +162,7 @@ def _record(scenario: Scenario, workdir: Path, repo: Path, uri: str) -> list[dic
 
 def build_kit(seed: int, out: Path | str, repo: Path | str | None = None) -> BuildReport:
     """Build the kit of ``seed`` into ``out`` (replaced if it exists)."""
-    from llmops.exam import canonical, questions
+    from llmops.exam import canonical
     from llmops.exam.kit import write_kit
 
     started = time.perf_counter()

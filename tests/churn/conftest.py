@@ -87,3 +87,26 @@ def trained(session_store, telco_csv, tmp_path_factory) -> dict[str, str]:
     name = new_experiment(tmp_path_factory.mktemp("trained-artifacts"))
     runs = {model: train(TrainParams(model=model), data=telco_csv, experiment=name) for model in ("lr", "rf")}
     return {"experiment": name, **runs}
+
+
+@pytest.fixture(scope="session")
+def evaluations(trained, telco_csv) -> dict[str, str]:
+    """An evaluation run of each of the session's training runs (``lr``, ``rf``): the latest one if another
+    test (Module 1's) made it already, else a new one."""
+    from mlflow.tracking import MlflowClient
+
+    from churn.evaluate import evaluate
+
+    client = MlflowClient()
+    out = {}
+    for model in ("lr", "rf"):
+        run_id = trained[model]
+        experiment_id = client.get_run(run_id).info.experiment_id
+        runs = client.search_runs(
+            [experiment_id],
+            f"tags.stage = 'evaluate' AND tags.training_run_id = '{run_id}' AND attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        out[model] = runs[0].info.run_id if runs else evaluate(run_id, data=telco_csv, experiment=trained["experiment"])
+    return out

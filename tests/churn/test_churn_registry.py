@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -17,31 +16,15 @@ from churn.errors import ChurnError
 _names = itertools.count()
 
 
-def evaluation_of(training_run_id: str, data: Path, experiment: str) -> str:
-    """The latest evaluation of a training run (Module 1's tests may have made one), else a new one."""
-    from mlflow.tracking import MlflowClient
-
-    from churn.evaluate import evaluate
-
-    client = MlflowClient()
-    experiment_id = client.get_run(training_run_id).info.experiment_id
-    runs = client.search_runs(
-        [experiment_id],
-        f"tags.stage = 'evaluate' AND tags.training_run_id = '{training_run_id}' AND attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return runs[0].info.run_id if runs else evaluate(training_run_id, data=data, experiment=experiment)
-
 
 @pytest.fixture(scope="module")
-def evaluated(trained, telco_csv, session_store) -> dict[str, dict]:
+def evaluated(trained, evaluations, session_store) -> dict[str, dict]:
     """The session's LR and RF training runs, evaluated: run ids and held-out ROC AUC of each."""
     from mlflow.tracking import MlflowClient
 
     out = {}
     for model in ("lr", "rf"):
-        evaluation = evaluation_of(trained[model], telco_csv, trained["experiment"])
+        evaluation = evaluations[model]
         auc = MlflowClient().get_run(evaluation).data.metrics["roc_auc"]
         out[model] = {"train": trained[model], "evaluation": evaluation, "roc_auc": auc}
     return out

@@ -26,22 +26,6 @@ EXAMPLE = REPO / "churn" / "examples" / "customer.json"
 _names = itertools.count()
 
 
-def evaluation_of(training_run_id: str, data: Path, experiment: str) -> str:
-    """The latest evaluation of a training run (another test may have made one), else a new one."""
-    from mlflow.tracking import MlflowClient
-
-    from churn.evaluate import evaluate
-
-    client = MlflowClient()
-    experiment_id = client.get_run(training_run_id).info.experiment_id
-    runs = client.search_runs(
-        [experiment_id],
-        f"tags.stage = 'evaluate' AND tags.training_run_id = '{training_run_id}' AND attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return runs[0].info.run_id if runs else evaluate(training_run_id, data=data, experiment=experiment)
-
 
 class ChurnServe:
     """`churn serve` running in a subprocess; its output is collected line by line."""
@@ -80,13 +64,13 @@ class ChurnServe:
 
 
 @pytest.fixture(scope="module")
-def served(trained, telco_csv, session_store):
+def served(evaluations, telco_csv, session_store):
     """The session's random forest registered under a name of its own, promoted, and served by `churn serve`."""
     from churn.register import promote, register
     from churn.serve import free_port
 
     name = f"churn-classifier-serve-{next(_names)}"
-    register(evaluation_of(trained["rf"], telco_csv, trained["experiment"]), name=name)
+    register(evaluations["rf"], name=name)
     assert promote("production", name=name).promoted
     port = free_port()
     env = dict(os.environ, CHURN_MODEL_NAME=name, CHURN_DATA=str(telco_csv), COLUMNS="200")
