@@ -21,9 +21,9 @@ import json
 import os
 import statistics
 import time
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from llmops.agent.schema import CommentAnalysis  # the analyzer's own answer schema
 
 COMMENTS = [
     "Ma facture a doublé ce mois-ci, je veux résilier !",
@@ -73,17 +73,6 @@ TOOLS = [
 ]
 
 
-class CommentAnalysis(BaseModel):
-    language: Literal["fr", "en"]
-    sentiment: Literal["positive", "neutral", "negative", "mixed"]
-    topics: list[
-        Literal["billing", "network", "support", "pricing", "contract", "equipment", "roaming", "data_protection"]
-    ] = Field(min_length=1, max_length=3)
-    churn_risk: Literal["low", "medium", "high"]
-    urgency: Literal["low", "medium", "high"]
-    summary: str = Field(max_length=400)
-    suggested_reply: str
-    citations: list[str]
 
 
 def _request(kind: str, i: int) -> dict[str, Any]:

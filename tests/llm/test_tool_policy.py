@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-
+from llmops.agent.schema import CommentAnalysis
 from llmops.llm.schema import validate
 
 from .helpers import ANALYST_SYSTEM, KB_RESULTS, SEARCH_TOOL, TOOLS, comment_message, tool_result
@@ -148,19 +147,6 @@ def test_a_tool_shaped_like_the_final_answer_is_called_last(client):
     assert set(arguments["citations"]) <= {d["doc_id"] for d in KB_RESULTS} and arguments["citations"]
 
 
-class CommentAnalysis(BaseModel):
-    """Analysis of one customer comment, with a reply grounded in the knowledge base."""
-
-    language: Literal["fr", "en"]
-    sentiment: Literal["positive", "neutral", "negative", "mixed"]
-    topics: list[
-        Literal["billing", "network", "support", "pricing", "contract", "equipment", "roaming", "data_protection"]
-    ] = Field(min_length=1, max_length=3)
-    churn_risk: Literal["low", "medium", "high"]
-    urgency: Literal["low", "medium", "high"]
-    summary: str = Field(max_length=400)
-    suggested_reply: str
-    citations: list[str] = Field(default_factory=list)
 
 
 AGENT_CALLS: list[str] = []
