@@ -35,8 +35,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 MODEL_URI_ENV = "CHURN_SERVE_MODEL_URI"
-#: At most this many rows are merged into one inference (a bigger batch waits for the next round).
-MAX_BATCH_ROWS = 512
+#: At most this many requests go into one inference (more wait for the next round).
+MAX_BATCH_REQUESTS = 64
+#: Content types merged as they are: with any other parameter MLflow answers the request itself (415).
+_MERGEABLE_TYPES = ("application/json", "application/json;charset=utf-8")
 
 
 @dataclass
@@ -57,7 +59,7 @@ class _Request:
 
 def _mergeable(request: _Request) -> bool:
     """A plain ``{"dataframe_split": {"columns": [...], "data": [[...], ...]}}`` JSON body, nothing else."""
-    if not request.content_type.split(";")[0].strip().lower() == "application/json":
+    if request.content_type.replace(" ", "").lower() not in _MERGEABLE_TYPES:
         return False
     try:
         data = json.loads(request.body)
@@ -87,8 +89,6 @@ class BatchingScorer:
         self._schema = model.metadata.get_input_schema()
         self._queue: asyncio.Queue[_Request] | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="churn-scoring")
-        self.batches = 0
-        self.requests = 0
 
     def _score(self, body: bytes | str, content_type: str) -> Answer:
         """One call of MLflow's ``invocations``, its errors answered as MLflow's app answers them."""
@@ -146,10 +146,8 @@ class BatchingScorer:
             if self.wait_s and max(recent, default=1) > 1:
                 # Requests are arriving together: give the rest of this wave a moment to land in the queue.
                 await asyncio.sleep(self.wait_s)
-            rows = _rows(batch[0])
-            while not self._queue.empty() and rows < MAX_BATCH_ROWS:
+            while not self._queue.empty() and len(batch) < MAX_BATCH_REQUESTS:
                 batch.append(self._queue.get_nowait())
-                rows += _rows(batch[-1])
             try:
                 answers = await loop.run_in_executor(self._executor, self._score_batch, batch)
             except Exception as exc:  # noqa: BLE001 - never leave a client hanging
@@ -157,17 +155,10 @@ class BatchingScorer:
                     if not request.future.done():
                         request.future.set_exception(exc)
                 continue
-            self.batches += 1
-            self.requests += len(batch)
             recent.append(len(batch))
             for request, answer in zip(batch, answers):
                 if not request.future.done():  # the client may have timed out meanwhile
                     request.future.set_result(answer)
-
-
-def _rows(request: _Request) -> int:
-    # A cheap estimate before parsing: 1 per request, the real count only matters for very large bodies.
-    return max(1, len(request.body) // 400)
 
 
 def create_app(model_uri: str):
@@ -206,7 +197,6 @@ def create_app(model_uri: str):
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
 
-    app.scorer = scorer  # type: ignore[attr-defined] - for tests and curious readers
     return app
 
 

@@ -171,6 +171,8 @@ def _bad_and_good_requests(customers) -> list[tuple[str, bytes, str]]:
     requests += [
         ("a batch of 20", split(customers), "application/json"),
         ("records", json.dumps({"dataframe_records": [record]}).encode(), "application/json; charset=utf-8"),
+        ("split, utf-8", split(customers.iloc[[2]]), "application/json; charset=utf-8"),
+        ("split, latin-1", split(customers.iloc[[3]]), "application/json; charset=latin-1"),
         ("malformed", b'{"dataframe_split": {', "application/json"),
         ("missing column", split(customers.iloc[[0]].drop(columns=["Contract"])), "application/json"),
         ("wrong type", split(customers.iloc[[1]].astype({"tenure": str}).replace({"tenure": {"1.0": "ten"}})), "application/json"),
@@ -220,7 +222,36 @@ def test_both_engines_give_the_same_answers_and_errors_under_concurrency(served,
     assert batching["a batch of 20"] == (200, {"predictions": expected})
     statuses = {what: status for what, (status, _) in batching.items()}
     assert statuses["malformed"] == statuses["missing column"] == statuses["wrong type in a split"] == 400
-    assert statuses["text"] == 415 and statuses["csv"] == 200
+    assert statuses["text"] == statuses["split, latin-1"] == 415 and statuses["csv"] == statuses["split, utf-8"] == 200
+
+
+def test_a_batch_answers_each_request_as_mlflow_answers_it_alone(served, customers):
+    """The batching engine's core, in-process and deterministic: one batch of every kind of request, merged where
+    it can be, must give each request exactly what MLflow's ``invocations`` gives it alone."""
+    import asyncio
+
+    import mlflow
+
+    from churn.batching import BatchingScorer, _Request
+
+    model = mlflow.pyfunc.load_model(f"models:/{served['name']}@production")
+    scorer = BatchingScorer(model)
+    everything = _bad_and_good_requests(customers)
+    # every kind at once (a bad request makes the merge fail), and splits only (the merge succeeds)
+    for requests in (everything, [r for r in everything if r[0].startswith(("customer", "split"))]):
+        loop = asyncio.new_event_loop()
+        try:
+            batch = [_Request(body, content_type, loop.create_future()) for _, body, content_type in requests]
+            together = scorer._score_batch(batch)
+        finally:
+            loop.close()
+        alone = [scorer._score(body, content_type) for _, body, content_type in requests]
+        for (what, _, _), got, expected in zip(requests, together, alone):
+            assert (got.status, got.mimetype) == (expected.status, expected.mimetype), what
+            if got.status == 200:
+                assert json.loads(got.body) == json.loads(expected.body), what
+            else:
+                assert got.body.split(b"Error: ")[-1] == expected.body.split(b"Error: ")[-1], what
 
 
 def test_predict_command(churn, served, tmp_path):
