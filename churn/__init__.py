@@ -4,6 +4,7 @@
 - ``churn.loader``   data: fetch, verify, type and split the IBM Telco Customer Churn CSV
 - ``churn.train``    training: a scikit-learn pipeline logged as an MLflow run (``train(params) -> run_id``)
 - ``churn.evaluate`` evaluation: a linked run with metrics and charts (``evaluate(run_id) -> run_id``)
+- ``churn.metrics``  the held-out metrics every run reports (``scores(y, proba) -> dict``)
 - ``churn.compare``  training runs side by side, best ROC AUC first
 - ``churn.register`` the model registry: ``register(run_id) -> version``, ``promote(to, margin) -> Decision``
   (the ROC AUC gate), ``rollback() -> version``, ``registry_table() -> rows``

@@ -175,7 +175,7 @@ def train(
         from mlflow.tracking import MlflowClient
 
         from churn import tracking
-        from churn.compare import METRICS
+        from churn.metrics import METRICS
         from churn.train import train as run_training
 
         run_id = run_training(params, data=data_path)
@@ -198,7 +198,7 @@ def evaluate(
         from mlflow.tracking import MlflowClient
 
         from churn import tracking
-        from churn.compare import METRICS
+        from churn.metrics import METRICS
         from churn.evaluate import PLOTS
         from churn.evaluate import evaluate as run_evaluation
 
@@ -226,8 +226,9 @@ def compare(
 ) -> None:
     """Training runs side by side, best ROC AUC first (the UI's compare view, in the terminal)."""
     with user_errors():
-        from churn.compare import METRICS, compare_runs, defaults_text
+        from churn.compare import compare_runs, defaults_text
         from churn.compare import plot as save_plot
+        from churn.metrics import METRICS
 
         runs = compare_runs()
         shown = runs.head(limit)
@@ -622,4 +623,4 @@ _shared_exam_commands()
 
 
 if __name__ == "__main__":
-    app()
+    app(prog_name="churn")

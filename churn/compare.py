@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from churn.errors import ChurnError
+from churn.metrics import METRICS
 
-METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
 PARAMS = ("model", "C", "max_iter", "n_estimators", "max_depth", "min_samples_leaf", "class_weight")
 
 

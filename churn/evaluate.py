@@ -16,28 +16,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from churn.errors import ChurnDataError, ChurnError
+from churn.metrics import scores
 
 PLOTS = ("roc_curve.png", "pr_curve.png", "confusion_matrix.png", "calibration.png", "feature_importance.png")
-
-
-def scores(y_true, proba, threshold: float = 0.5) -> dict[str, float]:
-    """The metrics every run reports: ranking (roc_auc), probabilities (log_loss), decisions at ``threshold``."""
-    from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score, roc_auc_score
-
-    y_true = np.asarray(y_true)
-    proba = np.asarray(proba, dtype=float)
-    predicted = (proba >= threshold).astype(int)
-    return {
-        "accuracy": float(accuracy_score(y_true, predicted)),
-        "roc_auc": float(roc_auc_score(y_true, proba)),
-        "f1": float(f1_score(y_true, predicted, zero_division=0)),
-        "precision": float(precision_score(y_true, predicted, zero_division=0)),
-        "recall": float(recall_score(y_true, predicted, zero_division=0)),
-        "log_loss": float(log_loss(y_true, proba, labels=[0, 1])),
-    }
 
 
 def evaluate(
@@ -124,11 +106,9 @@ def evaluate(
 
 
 if __name__ == "__main__":
+    import os
     import sys
 
-    # Run as a file, Python puts churn/ itself first on sys.path, where this file would shadow any top-level
-    # module named `evaluate`; the package is importable as `churn` anyway.
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-    from churn.cli import app
-
-    app(["evaluate", *sys.argv[1:]], prog_name="churn/evaluate.py")
+    # Run as a file, this is the `churn evaluate` command: the process becomes that command, so the stage module
+    # never depends on the CLI built on top of it.
+    os.execv(sys.executable, [sys.executable, "-m", "churn.cli", "evaluate", *sys.argv[1:]])

@@ -127,7 +127,7 @@ def train(
     from mlflow.models import infer_signature
 
     from churn import tracking
-    from churn.evaluate import scores
+    from churn.metrics import scores
 
     params = params or TrainParams()
     df = loader.load(data)
@@ -232,11 +232,9 @@ def model_uri(run_id: str) -> str:
 
 
 if __name__ == "__main__":
+    import os
     import sys
 
-    # Run as a file, Python puts churn/ itself first on sys.path, where evaluate.py would shadow any top-level
-    # module named `evaluate`; the package is importable as `churn` anyway.
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-    from churn.cli import app
-
-    app(["train", *sys.argv[1:]], prog_name="churn/train.py")
+    # Run as a file, this is the `churn train` command: the process becomes that command, so the stage module
+    # never depends on the CLI built on top of it.
+    os.execv(sys.executable, [sys.executable, "-m", "churn.cli", "train", *sys.argv[1:]])

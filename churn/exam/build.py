@@ -30,7 +30,6 @@ from llmops.exam.errors import ExamError
 EXPERIMENT = "churn"
 MODEL = "churn-classifier"
 MARGIN = 0.0
-STORE = "mlflow.db"
 ARTIFACTS = "mlartifacts"
 README = "README.md"
 
@@ -44,10 +43,6 @@ class BuildReport:
     production: int
     questions: int
     seconds: float
-
-
-def store_uri(kit: Path) -> str:
-    return f"sqlite:///{(Path(kit) / STORE).resolve()}"
 
 
 def _check_out(out: Path) -> None:
@@ -66,7 +61,7 @@ def build_kit(seed: int, out: Path | str, data: Path | str | None = None) -> Bui
 
     from churn import loader
     from churn.errors import ChurnError
-    from churn.exam.questions import TITLE, compute_questions
+    from churn.exam.questions import TITLE, compute_questions, store_uri
     from churn.exam.scenario import candidates
     from churn.pipeline import pipeline
     from llmops.exam.quiz import MANIFEST, TEACHER, write_quiz

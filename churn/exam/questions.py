@@ -22,6 +22,8 @@ TITLE = {
     "en": "Module 2 exam: find the facts in the runs and the registry",
     "fr": "Examen du module 2 : trouvez les faits dans les runs et le registre",
 }
+#: The kit's tracking store and model registry, in the kit's folder.
+STORE = "mlflow.db"
 #: Files a learner may expect from an evaluation run but that ours never logs (the "which is not" question).
 NOT_LOGGED = ("lift_curve.png", "shap_summary.png", "precision_recall.png", "threshold_plot.png", "residuals.png")
 
@@ -316,11 +318,14 @@ BANK: Bank = [
 ]  # fmt: skip
 
 
+def store_uri(kit: Path | str) -> str:
+    """The tracking URI of the store inside ``kit``."""
+    return f"sqlite:///{(Path(kit) / STORE).resolve()}"
+
+
 def compute_questions(kit: Path | str, seed: int, *, experiment: str = "churn", model: str = "churn-classifier") -> list[Question]:
     """The quiz of the kit in ``kit`` (its ``mlflow.db``), answers computed from the store; choices shuffled by ``seed``."""
-    from churn.exam.build import store_uri
-
     return assemble(BANK, Store(store_uri(Path(kit)), experiment, model), seed)
 
 
-__all__ = ["BANK", "NOT_LOGGED", "Store", "compute_questions", "params_label"]
+__all__ = ["BANK", "NOT_LOGGED", "STORE", "Store", "compute_questions", "params_label", "store_uri"]
