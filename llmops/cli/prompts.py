@@ -108,7 +108,7 @@ def promote(
 
         _setup()
         if require_eval:
-            from llmops.evaluation.gate import require_suite  # the evaluation issue provides the gate
+            from llmops.evaluation.promotion import require_suite
 
             verdict = require_suite(require_eval, name, version)
             if not verdict.passed:

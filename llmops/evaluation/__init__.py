@@ -20,7 +20,7 @@ _EXPORTS = {
     "EvalConfig": "config",
     "load_config": "config",
     "GateReport": "gate",
-    "require_suite": "gate",
+    "require_suite": "promotion",
     "build": "datasets",
     "load": "datasets",
     "EvalRow": "datasets",
