@@ -281,7 +281,7 @@ def naive_summary(tracking_uri: str, experiment: str) -> dict:
     import numpy as np
 
     from llmops.analysis.diagnostics import _classify_error
-    from llmops.analysis.spans import http_status_of
+    from llmops.analysis.fields import http_status_of
 
     mlflow.set_tracking_uri(tracking_uri)
     experiment_id = mlflow.get_experiment_by_name(experiment).experiment_id

@@ -30,15 +30,16 @@ _EXPORTS = {
     "LineProblem": "io",
     "ExportReport": "io",
     "ImportReport": "io",
-    # spans.py: tables
-    "TraceSet": "spans",
-    "load": "spans",
-    "load_file": "spans",
-    "load_store": "spans",
-    "load_traces": "spans",
-    "SPAN_COLUMNS": "spans",
-    "TRACE_COLUMNS": "spans",
-    "ASSESSMENT_COLUMNS": "spans",
+    # traceset.py: the tables
+    "TraceSet": "traceset",
+    "SPAN_COLUMNS": "traceset",
+    "TRACE_COLUMNS": "traceset",
+    "ASSESSMENT_COLUMNS": "traceset",
+    # loaders.py
+    "load": "loaders",
+    "load_file": "loaders",
+    "load_store": "loaders",
+    "load_traces": "loaders",
     # diagnostics.py
     "summary": "diagnostics",
     "latency_breakdown": "diagnostics",
@@ -114,15 +115,7 @@ if TYPE_CHECKING:
         import_traces,
         read_trace_file,
     )
+    from llmops.analysis.loaders import load, load_file, load_store, load_traces
     from llmops.analysis.plots import error_pareto, latency_histogram
-    from llmops.analysis.spans import (
-        ASSESSMENT_COLUMNS,
-        SPAN_COLUMNS,
-        TRACE_COLUMNS,
-        TraceSet,
-        load,
-        load_file,
-        load_store,
-        load_traces,
-    )
+    from llmops.analysis.traceset import ASSESSMENT_COLUMNS, SPAN_COLUMNS, TRACE_COLUMNS, TraceSet
     from llmops.analysis.tree import SpanNode, span_tree

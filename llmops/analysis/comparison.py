@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from llmops.analysis.spans import TraceSet
+    from llmops.analysis.traceset import TraceSet
 
 COMPARE_COLUMNS = ("metric", "kind", "a", "b", "delta", "change", "test", "p_value", "significant", "n_a", "n_b")
 

@@ -1,4 +1,4 @@
-"""Diagnostics over a :class:`~llmops.analysis.spans.TraceSet`: each a function returning a DataFrame.
+"""Diagnostics over a :class:`~llmops.analysis.traceset.TraceSet`: each a function returning a DataFrame.
 
 Every result is deterministic: rows are sorted by the figure that matters (most frequent, slowest...) and
 ties are broken by name or id; percentiles interpolate linearly (``numpy.quantile``'s default). Durations
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from llmops.analysis.spans import TraceSet
+    from llmops.analysis.traceset import TraceSet
 
 #: The error taxonomy: category -> what it means.
 ERROR_CATEGORIES: dict[str, str] = {
@@ -82,7 +82,7 @@ def _work_units(spans: pd.DataFrame) -> pd.Series:
     ``Completions`` inside LangChain's ``ChatOpenAI``) count as the call; other spans as themselves."""
     import numpy as np
 
-    from llmops.analysis.spans import MODEL_SPAN_TYPES
+    from llmops.analysis.fields import MODEL_SPAN_TYPES
 
     inner = (spans["span_type"].isin(MODEL_SPAN_TYPES) & ~spans["is_llm_call"]).to_numpy()
     names = spans["name"].to_numpy(dtype=object).copy()

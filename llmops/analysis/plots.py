@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from llmops.analysis.spans import TraceSet
+    from llmops.analysis.traceset import TraceSet
 
 
 def _figure(width: float = 9.0, height: float = 4.8) -> tuple[Any, Any]:

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmops.analysis.spans import (
+from llmops.analysis.fields import (
     MODEL_SPAN_TYPES,
     _documents,
     _exception_of,
@@ -198,7 +198,7 @@ def trace_header(trace: dict[str, Any]) -> dict[str, Any]:
     info = trace["info"]
     meta = info.get("trace_metadata") or {}
     tags = info.get("tags") or {}
-    from llmops.analysis.spans import first_prompt
+    from llmops.analysis.fields import first_prompt
 
     prompt_name, prompt_version = first_prompt(tags.get("mlflow.linkedPrompts"))
     usage = _usage(meta.get("mlflow.trace.tokenUsage"))

@@ -27,7 +27,7 @@ from llmops.cli.common import console, err_console, fail, user_errors
 if TYPE_CHECKING:
     import pandas as pd
 
-    from llmops.analysis.spans import TraceSet
+    from llmops.analysis.traceset import TraceSet
 
 EXIT_PARTIAL = 3
 
@@ -81,7 +81,7 @@ def _trace_set(from_: Optional[Path], experiment: Optional[str], filter_: Option
     """Load the trace set (one clear line and exit 1 on a user error), warn about skipped lines, and exit
     with code 3 after the command's output when lines were skipped."""
     with user_errors():
-        from llmops.analysis.spans import load
+        from llmops.analysis.loaders import load
 
         ts = load(from_, experiment=experiment, filter_string=filter_)
         _warn_problems(ts.problems, str(from_) if from_ else ts.source, len(ts))
@@ -422,7 +422,7 @@ def compare(
     problems = False
     with user_errors():
         from llmops.analysis.comparison import compare as compute
-        from llmops.analysis.spans import load, load_file
+        from llmops.analysis.loaders import load, load_file
 
         if files:
             if len(files) != 2 or by or from_:
