@@ -280,7 +280,7 @@ def naive_summary(tracking_uri: str, experiment: str) -> dict:
     import mlflow
     import numpy as np
 
-    from llmops.analysis.diagnostics import _classify_error
+    from llmops.analysis.failures import _classify_error
     from llmops.analysis.fields import http_status_of
 
     mlflow.set_tracking_uri(tracking_uri)

@@ -40,12 +40,14 @@ _EXPORTS = {
     "load_file": "loaders",
     "load_store": "loaders",
     "load_traces": "loaders",
+    # failures.py
+    "issues": "failures",
+    "error_taxonomy": "failures",
+    "failed_traces": "failures",
+    "ERROR_CATEGORIES": "failures",
     # diagnostics.py
     "summary": "diagnostics",
     "latency_breakdown": "diagnostics",
-    "issues": "diagnostics",
-    "error_taxonomy": "diagnostics",
-    "failed_traces": "diagnostics",
     "token_usage": "diagnostics",
     "slowest_traces": "diagnostics",
     "critical_path": "diagnostics",
@@ -55,7 +57,6 @@ _EXPORTS = {
     "sessions": "diagnostics",
     "llm_calls": "diagnostics",
     "expected_documents": "diagnostics",
-    "ERROR_CATEGORIES": "diagnostics",
     # compare.py
     "compare": "comparison",
     # plots.py
@@ -82,13 +83,9 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 if TYPE_CHECKING:
     from llmops.analysis.comparison import compare
     from llmops.analysis.diagnostics import (
-        ERROR_CATEGORIES,
         critical_path,
         document_frequency,
-        error_taxonomy,
         expected_documents,
-        failed_traces,
-        issues,
         latency_breakdown,
         llm_calls,
         retrieval_stats,
@@ -106,6 +103,7 @@ if TYPE_CHECKING:
         TraceFilterError,
         TraceNotFoundError,
     )
+    from llmops.analysis.failures import ERROR_CATEGORIES, error_taxonomy, failed_traces, issues
     from llmops.analysis.io import (
         ExportReport,
         ImportReport,

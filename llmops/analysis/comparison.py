@@ -119,7 +119,7 @@ def compare(a: TraceSet, b: TraceSet, *, alpha: float = 0.05, min_count: int = 1
     """
     import pandas as pd
 
-    from llmops.analysis.diagnostics import issues
+    from llmops.analysis.failures import issues
 
     rows: list[dict[str, Any]] = []
     ta, tb = a.traces, b.traces
@@ -223,6 +223,6 @@ def _mean(xs: list[float]) -> float:
 
 
 def _quantile(series: Any, q: float) -> float:
-    from llmops.analysis.diagnostics import _quantiles
+    from llmops.analysis.frames import _quantiles
 
     return _quantiles(series, (q,))[0]

@@ -35,7 +35,7 @@ def latency_histogram(ts: TraceSet, out: Path | str, *, bins: int = 40) -> Path:
     p50, p95 and p99 as vertical lines; written to ``out`` (PNG, or SVG/PDF by extension)."""
     import numpy as np
 
-    from llmops.analysis.diagnostics import _quantiles
+    from llmops.analysis.frames import _quantiles
 
     ts.require()
     durations = ts.traces["duration_ms"].dropna().astype("float64").to_numpy()
@@ -64,7 +64,7 @@ def latency_histogram(ts: TraceSet, out: Path | str, *, bins: int = 40) -> Path:
 def error_pareto(ts: TraceSet, out: Path | str, *, top: int = 12) -> Path:
     """Bars of problems per ``category / detail`` (most frequent first, at most ``top``, the rest summed
     as "other") and the cumulative share as a line; a chart saying so when there is no problem."""
-    from llmops.analysis.diagnostics import error_taxonomy
+    from llmops.analysis.failures import error_taxonomy
 
     ts.require()
     table = error_taxonomy(ts)

@@ -263,18 +263,18 @@ def errors(
     each counted in the span where it started.
     """
     with _trace_set(from_, experiment, filter_) as ts:
-        from llmops.analysis import diagnostics
+        from llmops.analysis import failures
 
         if each:
-            table = diagnostics.issues(ts)
+            table = failures.issues(ts)
             columns = ["trace_id", "span_name", "category", "detail", "error_type", "error_message", "trace_status"]
             title = "Problems, one per row"
         elif failed:
-            table = diagnostics.failed_traces(ts)
+            table = failures.failed_traces(ts)
             columns = ["trace_id", "category", "detail", "error_message", "prompt_version", "session_id"]
             title = "Failed traces"
         else:
-            table = diagnostics.error_taxonomy(ts, by=by)
+            table = failures.error_taxonomy(ts, by=by)
             columns = [*([by] if by else []), "category", "detail", "occurrences", "failed_traces", "share",
                        "example_trace_id"]  # fmt: skip
             title = f"Error taxonomy of {ts.source} ({len(ts)} traces)"
