@@ -17,7 +17,6 @@ from typing import Callable
 from churn.register import Decision
 from churn.train import TrainParams
 
-STAGES = ("train", "evaluate", "register", "promote", "serve", "smoke")
 SMOKE_CUSTOMERS = 5
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import statistics
 import threading
@@ -235,7 +234,3 @@ def run_batch(
         flush()
     rows = [writer.done[c.comment_id] for c in scope if c.comment_id in writer.done]
     return BatchReport(rows=rows, skipped_on_resume=skipped, session_id=session_id, summary=summarize(rows))
-
-
-def report_json(report: BatchReport) -> str:
-    return json.dumps(report.summary, indent=2, ensure_ascii=False)

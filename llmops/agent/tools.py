@@ -103,4 +103,3 @@ def create_ticket(
 
 
 TOOLS = [search_knowledge_base, lookup_customer, create_ticket]
-ALLOWED_TOOLS = frozenset(t.name for t in TOOLS)

@@ -38,8 +38,6 @@ from typing import Any
 from llmops.errors import UserError
 from llmops.evaluation import curation
 
-SPLITS = ("ci", "full")
-
 # Hard cases, found from the text (the same definitions as tests/data/dataset_stats.py).
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?:\+33\s?|\b0)[1-9](?:[\s.]?\d{2}){4}\b|\+44\s?7\d{3}\s?\d{6}")

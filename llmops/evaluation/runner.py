@@ -75,9 +75,6 @@ class AliasRun:
     def traces_lost(self) -> int:
         return self.traces_expected - self.traces_stored
 
-    def trace_of(self, row_id: str) -> str | None:
-        return next((r.trace_id for r in self.rows if r.row_id == row_id), None)
-
 
 def _env() -> None:
     for key, value in EVAL_ENV.items():

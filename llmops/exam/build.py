@@ -19,7 +19,6 @@ from typing import Any, Iterator
 from llmops.exam.errors import ExamError
 from llmops.exam.scenario import KitComment, Scenario, make_scenario
 
-KIT_VERSION = 1
 EXPERIMENT = "exam-build"
 _ENV_KEYS = (
     "LLMOPS_TRACKING_URI", "MLFLOW_TRACKING_URI", "LLMOPS_LLM_BASE_URL", "LLMOPS_EXPERIMENT",
