@@ -223,6 +223,6 @@ def _mean(xs: list[float]) -> float:
 
 
 def _quantile(series: Any, q: float) -> float:
-    from llmops.analysis.frames import _quantiles
+    from llmops.analysis.frames import quantiles
 
-    return _quantiles(series, (q,))[0]
+    return quantiles(series, (q,))[0]

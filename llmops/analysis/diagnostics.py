@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from llmops.analysis.failures import error_taxonomy, issues
-from llmops.analysis.frames import _as_list, _check_columns, _empty, _pd, _quantiles, _round, _work_units
+from llmops.analysis.frames import as_list, check_columns, empty_frame, pandas, quantiles, round_ms, work_units
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,8 +42,8 @@ def latency_breakdown(ts: TraceSet, by: str | Sequence[str] = ("span_type", "nam
     the shares of all rows add up to 1, or a little more when spans ran in parallel, like the analyzer's
     concurrent tool calls). Sorted by self_ms descending, then the keys.
     """
-    keys = _as_list(by)
-    _check_columns(ts.spans, keys, "span")
+    keys = as_list(by)
+    check_columns(ts.spans, keys, "span")
     columns = (
         *keys,
         "count",
@@ -59,7 +59,7 @@ def latency_breakdown(ts: TraceSet, by: str | Sequence[str] = ("span_type", "nam
     )
     spans = ts.spans.dropna(subset=["duration_ms"])
     if spans.empty:
-        return _empty(columns)
+        return empty_frame(columns)
     roots = spans[spans["parent_id"].isna()]
     trace_total = float(roots["duration_ms"].sum()) or float(spans["self_ms"].sum())
     grouped = spans.groupby(keys, dropna=False, sort=True)
@@ -71,7 +71,7 @@ def latency_breakdown(ts: TraceSet, by: str | Sequence[str] = ("span_type", "nam
     out["p50_ms"], out["p95_ms"], out["p99_ms"] = q[0.5], q[0.95], q[0.99]
     out["time_share"] = (out["self_ms"] / trace_total).round(4) if trace_total else 0.0
     out = out.reset_index().sort_values(["self_ms", *keys], ascending=[False, *[True] * len(keys)], kind="mergesort")
-    return _round(out.loc[:, list(columns)].reset_index(drop=True), 2)
+    return round_ms(out.loc[:, list(columns)].reset_index(drop=True), 2)
 
 
 def _path_steps(spans: pd.DataFrame) -> list[int]:
@@ -87,7 +87,7 @@ def _path_steps(spans: pd.DataFrame) -> list[int]:
     )
 
     def walk(idx: int) -> list[int]:
-        kids = [k for k in by_parent.get(span_id[idx], []) if end[k] is not None and end[k] is not _pd().NA]
+        kids = [k for k in by_parent.get(span_id[idx], []) if end[k] is not None and end[k] is not pandas().NA]
         if not kids or is_call[idx] or span_type[idx] in _WORK_TYPES:
             return [idx]
         kids.sort(key=lambda k: (-int(end[k]), -int(start[k]), str(span_id[k])))
@@ -136,13 +136,13 @@ def critical_path(ts: TraceSet, trace_id: str) -> pd.DataFrame:
     spans = ts.spans[ts.spans["trace_id"] == trace_id].dropna(subset=["end_ns"])
     columns = ("step", "span_id", "name", "span_type", "offset_ms", "duration_ms", "share", "status")
     if spans.empty:
-        return _empty(columns)
+        return empty_frame(columns)
     steps = _path_steps(spans)
     total = float(spans.loc[spans["parent_id"].isna(), "duration_ms"].max())
     out = spans.loc[steps, ["span_id", "name", "span_type", "offset_ms", "duration_ms", "status"]].copy()
     out.insert(0, "step", range(1, len(out) + 1))
     out["share"] = (out["duration_ms"] / total).round(4) if total else 0.0
-    return _round(out.loc[:, list(columns)].reset_index(drop=True), 1)
+    return round_ms(out.loc[:, list(columns)].reset_index(drop=True), 1)
 
 
 def slowest_traces(ts: TraceSet, n: int = 10) -> pd.DataFrame:
@@ -156,7 +156,7 @@ def slowest_traces(ts: TraceSet, n: int = 10) -> pd.DataFrame:
                "dominant_step", "dominant_ms", "dominant_share")  # fmt: skip
     traces = ts.traces.sort_values(["duration_ms", "trace_id"], ascending=[False, True], kind="mergesort").head(n)
     if traces.empty:
-        return _empty(columns)
+        return empty_frame(columns)
     spans_by_trace = {k: v for k, v in ts.spans[ts.spans["trace_id"].isin(set(traces["trace_id"]))].groupby("trace_id")}
     rows = []
     for trace in traces.itertuples(index=False):
@@ -177,9 +177,9 @@ def slowest_traces(ts: TraceSet, n: int = 10) -> pd.DataFrame:
             "critical_path": path, "dominant_step": dominant, "dominant_ms": dominant_ms,
             "dominant_share": round(dominant_ms / trace.duration_ms, 4) if trace.duration_ms else float("nan"),
         })  # fmt: skip
-    out = _pd().DataFrame(rows, columns=list(columns))
+    out = pandas().DataFrame(rows, columns=list(columns))
     out["prompt_version"] = out["prompt_version"].astype("Int64")
-    return _round(out, 1)
+    return round_ms(out, 1)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def token_usage(ts: TraceSet, by: str | Sequence[str] = "model") -> pd.DataFrame
     tokens_per_trace, cost_usd`` (sum of the traces' ``llmops.cost_usd``), ``cost_per_trace``.
     Sorted by total tokens descending, then the keys.
     """
-    keys = _as_list(by)
+    keys = as_list(by)
     if keys == ["model"]:
         columns = (
             "model",
@@ -210,7 +210,7 @@ def token_usage(ts: TraceSet, by: str | Sequence[str] = "model") -> pd.DataFrame
         )
         calls = ts.spans[ts.spans["is_llm_call"]].copy()
         if calls.empty:
-            return _empty(columns)
+            return empty_frame(columns)
         calls["model"] = calls["model"].fillna("(unknown)")
         out = calls.groupby("model", sort=True).agg(
             calls=("span_id", "size"), traces=("trace_id", "nunique"), input_tokens=("input_tokens", "sum"),
@@ -219,11 +219,11 @@ def token_usage(ts: TraceSet, by: str | Sequence[str] = "model") -> pd.DataFrame
         out["tokens_per_call"] = out["total_tokens"].astype("float64") / out["calls"]
         out["cost_usd"] = [_price(m, i, o) for m, i, o in zip(out["model"], out["input_tokens"], out["output_tokens"])]
     else:
-        _check_columns(ts.traces, keys, "trace")
+        check_columns(ts.traces, keys, "trace")
         columns = (*keys, "traces", "llm_calls", "input_tokens", "output_tokens", "total_tokens", "tokens_per_trace",
                    "cost_usd", "cost_per_trace")  # fmt: skip
         if ts.traces.empty:
-            return _empty(columns)
+            return empty_frame(columns)
         out = ts.traces.groupby(keys, dropna=False, sort=True).agg(
             traces=("trace_id", "size"), llm_calls=("llm_calls", "sum"), input_tokens=("input_tokens", "sum"),
             output_tokens=("output_tokens", "sum"), total_tokens=("total_tokens", "sum"),
@@ -259,11 +259,11 @@ def llm_calls(ts: TraceSet) -> pd.DataFrame:
     Columns: ``status, traces, calls, mean, median, min, max, most_common`` (the most frequent number of
     calls, the smaller one on a tie). "How many LLM calls does a successful analysis make?" is the OK row.
     """
-    pd = _pd()
+    pd = pandas()
     columns = ("status", "traces", "calls", "mean", "median", "min", "max", "most_common")
     traces = ts.traces
     if traces.empty:
-        return _empty(columns)
+        return empty_frame(columns)
     order = {"OK": 0, "ERROR": 1}
     rows = []
     groups = sorted(traces.groupby("status"), key=lambda kv: (order.get(kv[0], 2), str(kv[0])))
@@ -287,11 +287,11 @@ def tool_usage(ts: TraceSet) -> pd.DataFrame:
     """Per tool: ``tool, calls, traces, errors, failure_rate, p50_ms, p95_ms, top_error`` (the most frequent
     ``ErrorType: message``, alphabetical on a tie), ``top_error_count``. Sorted by errors, then failure rate
     (descending), then tool name: the first row is the tool that fails most often."""
-    pd = _pd()
+    pd = pandas()
     columns = ("tool", "calls", "traces", "errors", "failure_rate", "p50_ms", "p95_ms", "top_error", "top_error_count")
     tools = ts.spans[ts.spans["span_type"] == "TOOL"]
     if tools.empty:
-        return _empty(columns)
+        return empty_frame(columns)
     rows = []
     for tool, group in tools.groupby("name", sort=True):
         failed = group[group["status"] == "ERROR"]
@@ -304,7 +304,7 @@ def tool_usage(ts: TraceSet) -> pd.DataFrame:
             counts = pd.Series(labels).value_counts()
             best = counts.max()
             top, top_count = sorted(counts[counts == best].index)[0], int(best)
-        p50, p95 = _quantiles(group["duration_ms"], (0.5, 0.95))
+        p50, p95 = quantiles(group["duration_ms"], (0.5, 0.95))
         rows.append({
             "tool": tool, "calls": len(group), "traces": group["trace_id"].nunique(), "errors": len(failed),
             "failure_rate": round(len(failed) / len(group), 4), "p50_ms": p50, "p95_ms": p95, "top_error": top,
@@ -312,23 +312,23 @@ def tool_usage(ts: TraceSet) -> pd.DataFrame:
         })  # fmt: skip
     out = pd.DataFrame(rows, columns=list(columns))
     out = out.sort_values(["errors", "failure_rate", "tool"], ascending=[False, False, True], kind="mergesort")
-    return _round(out.reset_index(drop=True), 1)
+    return round_ms(out.reset_index(drop=True), 1)
 
 
 def retrieval_stats(ts: TraceSet) -> pd.DataFrame:
     """Per retriever span name: ``retriever, calls, traces, empty, empty_rate, mean_docs, distinct_docs,
     p50_ms, p95_ms``; sorted by calls descending, then name."""
-    pd = _pd()
+    pd = pandas()
     columns = ("retriever", "calls", "traces", "empty", "empty_rate", "mean_docs", "distinct_docs", "p50_ms", "p95_ms")
     spans = ts.spans[ts.spans["span_type"] == "RETRIEVER"]
     if spans.empty:
-        return _empty(columns)
+        return empty_frame(columns)
     rows = []
     for name, group in spans.groupby("name", sort=True):
         counts = group["retrieved_count"].astype("float64")
         empty = int((counts == 0).sum())
         docs = {d for ids in group["retrieved_doc_ids"] for d in (ids or ())}
-        p50, p95 = _quantiles(group["duration_ms"], (0.5, 0.95))
+        p50, p95 = quantiles(group["duration_ms"], (0.5, 0.95))
         rows.append({
             "retriever": name, "calls": len(group), "traces": group["trace_id"].nunique(), "empty": empty,
             "empty_rate": round(empty / len(group), 4), "mean_docs": round(float(counts.mean()), 2) if counts.notna().any() else float("nan"),
@@ -336,18 +336,18 @@ def retrieval_stats(ts: TraceSet) -> pd.DataFrame:
         })  # fmt: skip
     out = pd.DataFrame(rows, columns=list(columns))
     out = out.sort_values(["calls", "retriever"], ascending=[False, True], kind="mergesort")
-    return _round(out.reset_index(drop=True), 1)
+    return round_ms(out.reset_index(drop=True), 1)
 
 
 def document_frequency(ts: TraceSet) -> pd.DataFrame:
     """How often each document was retrieved: ``doc_id, retrievals`` (retriever calls that returned it),
     ``traces``, ``trace_share`` (of all traces); sorted by retrievals descending, then doc id."""
-    pd = _pd()
+    pd = pandas()
     columns = ("doc_id", "retrievals", "traces", "trace_share")
     spans = ts.spans[ts.spans["span_type"] == "RETRIEVER"]
     pairs = [(doc, trace) for ids, trace in zip(spans["retrieved_doc_ids"], spans["trace_id"]) for doc in (ids or ())]
     if not pairs:
-        return _empty(columns)
+        return empty_frame(columns)
     frame = pd.DataFrame(pairs, columns=["doc_id", "trace_id"])
     out = (
         frame.groupby("doc_id", sort=True)
@@ -365,12 +365,12 @@ def expected_documents(ts: TraceSet, name: str = "expected_doc_ids") -> pd.DataF
     Columns: ``trace_id, expected, retrieved, missing`` (expected but not retrieved), ``recall``; sorted by
     recall ascending, then trace id: the first rows are the retrievals that missed the most.
     """
-    pd = _pd()
+    pd = pandas()
     columns = ("trace_id", "expected", "retrieved", "missing", "recall")
     a = ts.assessments
     expectations = a[(a["kind"] == "expectation") & (a["name"] == name)] if len(a) else a
     if expectations.empty:
-        return _empty(columns)
+        return empty_frame(columns)
     retrieved = ts.traces.set_index("trace_id")["retrieved_doc_ids"]
     rows = []
     for trace_id, group in expectations.groupby("trace_id", sort=True):
@@ -409,13 +409,13 @@ def sessions(ts: TraceSet) -> pd.DataFrame:
                "dominant_span", "dominant_share")  # fmt: skip
     traces = ts.traces.copy()
     if traces.empty:
-        return _empty(columns)
+        return empty_frame(columns)
     traces["session_id"] = traces["session_id"].fillna("(none)")
     traces["start_ms"] = traces["start_time"].astype("datetime64[ns, UTC]").astype("int64") / 1e6
     traces["end_ms"] = traces["start_ms"] + traces["duration_ms"]
     traces["failed"] = (traces["status"] == "ERROR").astype("int64")
     traces["tokens"] = traces["total_tokens"].fillna(0).astype("int64")
-    spans = ts.spans.assign(session_id=ts.spans["session_id"].fillna("(none)"), name=_work_units(ts.spans))
+    spans = ts.spans.assign(session_id=ts.spans["session_id"].fillna("(none)"), name=work_units(ts.spans))
     selftime = spans.groupby(["session_id", "name"], sort=True)["self_ms"].sum().reset_index()
     selftime = selftime.sort_values(["session_id", "self_ms", "name"], ascending=[True, False, True], kind="mergesort")
     dominant = selftime.groupby("session_id", sort=False).head(1).set_index("session_id")
@@ -441,7 +441,7 @@ def sessions(ts: TraceSet) -> pd.DataFrame:
     for column in ("users", "failed", "llm_calls", "total_tokens"):
         out[column] = out[column].astype("int64")
     out = out.sort_values(["total_ms", "session_id"], ascending=[False, True], kind="mergesort")
-    return _round(out.loc[:, list(columns)].reset_index(drop=True), 1)
+    return round_ms(out.loc[:, list(columns)].reset_index(drop=True), 1)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -452,12 +452,12 @@ def sessions(ts: TraceSet) -> pd.DataFrame:
 def summary(ts: TraceSet) -> pd.DataFrame:
     """The trace set in one table of ``metric, value`` rows: counts, time range, failures, trace latency
     percentiles, LLM calls, tokens, cost, tools, retrieval, problems, prompt versions, skipped lines."""
-    pd = _pd()
+    pd = pandas()
     traces, spans = ts.traces, ts.spans
     n = len(traces)
     ok = int((traces["status"] == "OK").sum())
     failed = int((traces["status"] == "ERROR").sum())
-    p50, p95, p99 = _quantiles(traces["duration_ms"], (0.5, 0.95, 0.99))
+    p50, p95, p99 = quantiles(traces["duration_ms"], (0.5, 0.95, 0.99))
     calls = spans[spans["is_llm_call"]] if len(spans) else spans
     tools = spans[spans["span_type"] == "TOOL"] if len(spans) else spans
     retrievers = spans[spans["span_type"] == "RETRIEVER"] if len(spans) else spans

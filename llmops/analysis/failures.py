@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from llmops.analysis.frames import _as_list, _cached, _check_columns, _empty, _pd, _round
+from llmops.analysis.frames import as_list, cached, check_columns, empty_frame, pandas, round_ms
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,7 +73,7 @@ def _classify_error(
         return "tool_exception", name
     if "timeout" in low_type or "timed out" in low_msg:
         return "timeout", model or name
-    if not _pd().isna(http):
+    if not pandas().isna(http):
         return "http_error", f"HTTP {int(http)}"
     if "connection" in low_type:
         return "connection_error", model or name
@@ -95,16 +95,16 @@ def issues(ts: TraceSet) -> pd.DataFrame:
     category, detail, error_type, error_message, http_status, trace_status, prompt_name, prompt_version,
     session_id``; rows in span order (trace id, start time).
     """
-    return _cached(ts, "issues", _find_issues)
+    return cached(ts, "issues", _find_issues)
 
 
 def _find_issues(ts: TraceSet) -> pd.DataFrame:
     import numpy as np
 
-    pd = _pd()
+    pd = pandas()
     spans = ts.spans
     if spans.empty:
-        return _empty(ISSUE_COLUMNS)
+        return empty_frame(ISSUE_COLUMNS)
     status = spans["status"].to_numpy()
     span_type = spans["span_type"].to_numpy()
     trace_ids = spans["trace_id"].to_numpy()
@@ -122,7 +122,7 @@ def _find_issues(ts: TraceSet) -> pd.DataFrame:
     empty = (span_type == "RETRIEVER") & ~error & (counts == 0)
     rows_at = np.flatnonzero(origin | invalid | empty)
     if rows_at.size == 0:
-        return _empty(ISSUE_COLUMNS)
+        return empty_frame(ISSUE_COLUMNS)
     sub = spans.iloc[rows_at]
     causes = dict(zip(ts.traces["trace_id"].tolist(), ts.traces["error_cause"].tolist()))
     trace_status = dict(zip(ts.traces["trace_id"].tolist(), ts.traces["status"].tolist()))
@@ -183,7 +183,7 @@ def failed_traces(ts: TraceSet) -> pd.DataFrame:
                "prompt_name", "prompt_version", "session_id", "user_id")  # fmt: skip
     failed = ts.traces[ts.traces["status"] == "ERROR"]
     if failed.empty:
-        return _empty(columns)
+        return empty_frame(columns)
     found = issues(ts)
     by_trace: dict[str, list[tuple[str, str]]] = {}
     for trace_id, category, detail in zip(
@@ -207,7 +207,7 @@ def failed_traces(ts: TraceSet) -> pd.DataFrame:
         categories.append(mapped[0])
         details.append(mapped[1])
     out = failed.assign(category=categories, detail=details).loc[:, list(columns)]
-    return _round(out.reset_index(drop=True))
+    return round_ms(out.reset_index(drop=True))
 
 
 def error_taxonomy(ts: TraceSet, by: str | Sequence[str] | None = None) -> pd.DataFrame:
@@ -218,15 +218,15 @@ def error_taxonomy(ts: TraceSet, by: str | Sequence[str] | None = None) -> pd.Da
     (distinct exception types), ``example_trace_id`` (the smallest trace id); sorted by occurrences, failed
     traces (both descending), then category and detail. This is the error Pareto.
     """
-    pd = _pd()
-    keys = _as_list(by)
-    _check_columns(ts.traces, keys, "trace")
+    pd = pandas()
+    keys = as_list(by)
+    check_columns(ts.traces, keys, "trace")
     columns = (*keys, "category", "detail", "occurrences", "traces", "failed_traces", "share", "error_types",
                "example_trace_id")  # fmt: skip
     found = issues(ts)
     failed = failed_traces(ts)
     if found.empty and failed.empty:
-        return _empty(columns)
+        return empty_frame(columns)
     trace_cols = ts.traces.set_index("trace_id")
     for key in keys:
         found[key] = found["trace_id"].map(trace_cols[key])

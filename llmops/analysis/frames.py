@@ -11,17 +11,17 @@ if TYPE_CHECKING:
     from llmops.analysis.traceset import TraceSet
 
 
-def _pd() -> Any:
+def pandas() -> Any:
     import pandas as pd
 
     return pd
 
 
-def _empty(columns: Sequence[str]) -> pd.DataFrame:
-    return _pd().DataFrame({c: [] for c in columns})
+def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
+    return pandas().DataFrame({c: [] for c in columns})
 
 
-def _quantiles(values: Any, qs: Sequence[float]) -> list[float]:
+def quantiles(values: Any, qs: Sequence[float]) -> list[float]:
     import numpy as np
 
     data = np.asarray([v for v in values if v == v], dtype="float64")  # drop NaN
@@ -30,7 +30,7 @@ def _quantiles(values: Any, qs: Sequence[float]) -> list[float]:
     return [float(x) for x in np.quantile(data, qs)]
 
 
-def _round(df: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
+def round_ms(df: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
     """Durations (``*_ms`` columns) rounded for reading; rates and shares are rounded where computed."""
     for column in df.columns:
         if str(column).endswith("_ms") and df[column].dtype.kind == "f":
@@ -38,7 +38,7 @@ def _round(df: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
     return df
 
 
-def _work_units(spans: pd.DataFrame) -> pd.Series:
+def work_units(spans: pd.DataFrame) -> pd.Series:
     """Per span, the name of the unit of work its time belongs to: an LLM call's inner model spans (OpenAI's
     ``Completions`` inside LangChain's ``ChatOpenAI``) count as the call; other spans as themselves."""
     import numpy as np
@@ -52,7 +52,7 @@ def _work_units(spans: pd.DataFrame) -> pd.Series:
     trace_ids = spans["trace_id"].to_numpy(dtype=object)
     keys = trace_ids + ":" + spans["span_id"].fillna("").to_numpy(dtype=object)
     parent_keys = trace_ids + ":" + spans["parent_id"].fillna("").to_numpy(dtype=object)
-    parent = _pd().Index(keys, dtype=object).get_indexer(parent_keys)
+    parent = pandas().Index(keys, dtype=object).get_indexer(parent_keys)
     is_call = spans["is_llm_call"].to_numpy()
     rows = np.flatnonzero(inner)
     call = parent[rows]
@@ -67,22 +67,22 @@ def _work_units(spans: pd.DataFrame) -> pd.Series:
 
 
 def pd_series(values: Any, index: Any) -> pd.Series:
-    return _pd().Series(values, index=index, dtype=object)
+    return pandas().Series(values, index=index, dtype=object)
 
 
-def _as_list(by: str | Sequence[str] | None) -> list[str]:
+def as_list(by: str | Sequence[str] | None) -> list[str]:
     if by is None:
         return []
     return [by] if isinstance(by, str) else list(by)
 
 
-def _check_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+def check_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise KeyError(f"no {what} column {', '.join(map(repr, missing))}; columns: {', '.join(frame.columns)}")
 
 
-def _cached(ts: TraceSet, name: str, compute: Any) -> Any:
+def cached(ts: TraceSet, name: str, compute: Any) -> Any:
     """``compute(ts)`` memoised on the trace set while its span table is the same object."""
     cache = ts.__dict__.setdefault("_cache", {})
     key = (name, id(ts.spans), len(ts.spans), id(ts.traces))

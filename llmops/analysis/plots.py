@@ -35,7 +35,7 @@ def latency_histogram(ts: TraceSet, out: Path | str, *, bins: int = 40) -> Path:
     p50, p95 and p99 as vertical lines; written to ``out`` (PNG, or SVG/PDF by extension)."""
     import numpy as np
 
-    from llmops.analysis.frames import _quantiles
+    from llmops.analysis.frames import quantiles
 
     ts.require()
     durations = ts.traces["duration_ms"].dropna().astype("float64").to_numpy()
@@ -48,7 +48,7 @@ def latency_histogram(ts: TraceSet, out: Path | str, *, bins: int = 40) -> Path:
         edges = np.linspace(low, high if high > low else low + 1, bins + 1)
     axes.hist(durations, bins=edges, color="#4C72B0", edgecolor="white")
     for q, colour, value in zip(
-        ("p50", "p95", "p99"), ("#2ca02c", "#ff7f0e", "#d62728"), _quantiles(durations, (0.5, 0.95, 0.99))
+        ("p50", "p95", "p99"), ("#2ca02c", "#ff7f0e", "#d62728"), quantiles(durations, (0.5, 0.95, 0.99))
     ):
         axes.axvline(value, color=colour, linestyle="--", linewidth=1.5, label=f"{q} {value:,.0f} ms")
     from matplotlib.ticker import MaxNLocator
