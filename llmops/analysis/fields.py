@@ -14,7 +14,7 @@ from typing import Any
 from llmops.analysis.io import loads
 
 MODEL_SPAN_TYPES = frozenset({"CHAT_MODEL", "LLM"})
-_STATUS = {
+STATUS = {
     "STATUS_CODE_OK": "OK",
     "STATUS_CODE_ERROR": "ERROR",
     "STATUS_CODE_UNSET": "UNSET",
@@ -28,12 +28,12 @@ _HTTP_BY_TYPE = {
     "ConflictError": 409, "UnprocessableEntityError": 422, "RateLimitError": 429, "OpenAIRateLimitError": 429,
     "InternalServerError": 500,
 }  # fmt: skip
-_MAX_MESSAGE = 500
+MAX_MESSAGE = 500
 _HEX16 = re.compile(r"[0-9a-f]{16}")
 _DECODED: dict[str, Any] = {}  # decoded short attribute values (span types, model names): they repeat
 
 
-def _json(value: Any) -> Any:
+def decoded(value: Any) -> Any:
     """An attribute value as stored by MLflow (a JSON-encoded string) decoded; other values unchanged."""
     if isinstance(value, (str, bytes)):
         try:
@@ -43,20 +43,20 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _short_text(value: Any) -> str | None:
-    """``_text`` with a cache, for short values that repeat across spans (span type, model name)."""
+def short_text(value: Any) -> str | None:
+    """``as_text`` with a cache, for short values that repeat across spans (span type, model name)."""
     if value is None:
         return None
     hit = _DECODED.get(value)
     if hit is None and isinstance(value, str):
-        hit = _text(value)
+        hit = as_text(value)
         if len(_DECODED) < 10_000:
             _DECODED[value] = hit
     return hit
 
 
-def _text(value: Any) -> str | None:
-    value = _json(value)
+def as_text(value: Any) -> str | None:
+    value = decoded(value)
     if value is None:
         return None
     return value if isinstance(value, str) else str(value)
@@ -84,7 +84,7 @@ def span_id_hex(value: Any) -> str | None:
 
 def first_prompt(linked: Any) -> tuple[str | None, int | None]:
     """The (name, version) of the first prompt in an ``mlflow.linkedPrompts`` tag value."""
-    prompts = _json(linked) if linked else None
+    prompts = decoded(linked) if linked else None
     if not isinstance(prompts, list) or not prompts or not isinstance(prompts[0], dict):
         return None, None
     name = prompts[0].get("name")
@@ -95,7 +95,7 @@ def first_prompt(linked: Any) -> tuple[str | None, int | None]:
     return name, version
 
 
-def _float(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
     try:
         return float(value) if value not in (None, "") else None
     except (TypeError, ValueError):
@@ -110,27 +110,27 @@ def http_status_of(error_type: str | None, message: str | None) -> int | None:
     return _HTTP_BY_TYPE.get(error_type or "")
 
 
-def _exception_of(events: Any) -> tuple[str | None, str | None]:
-    events = _json(events)
+def exception_of(events: Any) -> tuple[str | None, str | None]:
+    events = decoded(events)
     if not isinstance(events, list):
         return None, None
     for event in events:
         if isinstance(event, dict) and event.get("name") == "exception":
             attrs = event.get("attributes") or {}
-            return _text(attrs.get("exception.type")), _text(attrs.get("exception.message"))
+            return as_text(attrs.get("exception.type")), as_text(attrs.get("exception.message"))
     return None, None
 
 
-def _error_fields(events: Any, status_message: str | None) -> tuple[str | None, str | None, int | None]:
+def error_fields(events: Any, status_message: str | None) -> tuple[str | None, str | None, int | None]:
     """(exception type, message, HTTP status) of a failed span: its exception event, else its status."""
-    error_type, error_message = _exception_of(events)
+    error_type, error_message = exception_of(events)
     error_message = error_message or status_message or None
-    if error_message and len(error_message) > _MAX_MESSAGE:
-        error_message = error_message[: _MAX_MESSAGE - 1] + "…"
+    if error_message and len(error_message) > MAX_MESSAGE:
+        error_message = error_message[: MAX_MESSAGE - 1] + "…"
     return error_type, error_message, http_status_of(error_type, error_message)
 
 
-def _has_invalid_tool_args(outputs: Any) -> bool:
+def has_invalid_tool_args(outputs: Any) -> bool:
     """True when a model's output carries tool calls whose JSON arguments do not parse (a broken structured
     answer), or LangChain's ``invalid_tool_calls``."""
     if outputs is None:
@@ -177,11 +177,11 @@ def _has_invalid_tool_args(outputs: Any) -> bool:
     return False
 
 
-def _documents(doc_ids: Any, outputs: Any) -> tuple[tuple[str, ...], int]:
+def retrieved_documents(doc_ids: Any, outputs: Any) -> tuple[tuple[str, ...], int]:
     """(distinct doc ids in first-seen order, number of documents) of a retriever span."""
-    ids = _json(doc_ids) if doc_ids is not None else None
+    ids = decoded(doc_ids) if doc_ids is not None else None
     if not isinstance(ids, list):
-        docs = _json(outputs) if outputs is not None else None
+        docs = decoded(outputs) if outputs is not None else None
         ids = []
         if isinstance(docs, list):
             for doc in docs:
@@ -197,8 +197,8 @@ def _documents(doc_ids: Any, outputs: Any) -> tuple[tuple[str, ...], int]:
     return tuple(seen), len(ids)
 
 
-def _query(inputs: Any) -> str | None:
-    value = _json(inputs) if inputs is not None else None
+def query_of(inputs: Any) -> str | None:
+    value = decoded(inputs) if inputs is not None else None
     if isinstance(value, dict):
         for key in ("query", "question", "input", "text"):
             if isinstance(value.get(key), str):
@@ -207,8 +207,8 @@ def _query(inputs: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _usage(value: Any) -> tuple[int | None, int | None, int | None]:
-    usage = _json(value) if value is not None else None
+def token_usage(value: Any) -> tuple[int | None, int | None, int | None]:
+    usage = decoded(value) if value is not None else None
     if not isinstance(usage, dict):
         return None, None, None
     i, o, t = usage.get("input_tokens"), usage.get("output_tokens"), usage.get("total_tokens")
@@ -217,15 +217,15 @@ def _usage(value: Any) -> tuple[int | None, int | None, int | None]:
     return i, o, t
 
 
-def _tuple(value: Any) -> tuple | None:
-    value = _json(value) if value is not None else None
+def as_tuple(value: Any) -> tuple | None:
+    value = decoded(value) if value is not None else None
     if isinstance(value, list):
         return tuple(str(v) for v in value)
     return None
 
 
-def _bool(value: Any) -> bool | None:
-    value = _json(value) if value is not None else None
+def as_bool(value: Any) -> bool | None:
+    value = decoded(value) if value is not None else None
     return value if isinstance(value, bool) else None
 
 
@@ -233,7 +233,7 @@ def assessment_value(body: dict[str, Any]) -> Any:
     """The value of a feedback or expectation body, including MLflow's JSON-serialised expectation values."""
     value = body.get("value")
     if value is None and "serialized_value" in body:
-        value = _json((body.get("serialized_value") or {}).get("value"))
+        value = decoded((body.get("serialized_value") or {}).get("value"))
     return value
 
 

@@ -230,7 +230,7 @@ def _read(
         tag = tags.get(request_id, {})
         usage = (input_tokens, output_tokens, total_tokens)
         if usage == (None, None, None) and meta.get("mlflow.trace.tokenUsage"):
-            from llmops.analysis.fields import _usage
+            from llmops.analysis.fields import token_usage as _usage
 
             usage = _usage(meta["mlflow.trace.tokenUsage"])
         builder.add_trace(
@@ -251,7 +251,7 @@ def _read(
 
     for (trace_id, assessment_id, name, kind, value, error, created, source_type, source_id, span_id, rationale,
          valid) in connection.execute(_ASSESSMENTS_SQL.format(selection=selection)):  # fmt: skip
-        from llmops.analysis.fields import _json
+        from llmops.analysis.fields import decoded as _json
 
         builder.add_assessment(
             trace_id,

@@ -10,24 +10,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from llmops.analysis.fields import (
-    _MAX_MESSAGE,
-    _STATUS,
+    MAX_MESSAGE,
     MODEL_SPAN_TYPES,
-    _bool,
-    _documents,
-    _error_fields,
-    _exception_of,
-    _float,
-    _has_invalid_tool_args,
-    _query,
-    _short_text,
-    _text,
-    _tuple,
-    _usage,
+    STATUS,
+    as_bool,
+    as_float,
+    as_text,
+    as_tuple,
     assessment_value,
+    error_fields,
+    exception_of,
     first_prompt,
+    has_invalid_tool_args,
     iso_to_ms,
+    query_of,
+    retrieved_documents,
+    short_text,
     span_id_hex,
+    token_usage,
 )
 from llmops.analysis.io import LineProblem
 from llmops.analysis.traceset import (
@@ -105,21 +105,21 @@ class TableBuilder:
         inputs: Any = None,
     ) -> None:
         """One span; the keyword values are MLflow's stored attribute values (JSON-encoded strings)."""
-        status = _STATUS.get(status, status or "UNSET")
+        status = STATUS.get(status, status or "UNSET")
         error_type = error_message = http = None
         if status == "ERROR":
-            error_type, error_message, http = _error_fields(events, status_message)
+            error_type, error_message, http = error_fields(events, status_message)
         model_name = i = o = t = ids = count = query = None
         invalid = False
         if span_type in MODEL_SPAN_TYPES:
-            i, o, t = _usage(usage)
-            model_name = _short_text(model)
-            invalid = _has_invalid_tool_args(outputs)
+            i, o, t = token_usage(usage)
+            model_name = short_text(model)
+            invalid = has_invalid_tool_args(outputs)
         elif span_type == "RETRIEVER":
-            ids, count = _documents(doc_ids, outputs)
+            ids, count = retrieved_documents(doc_ids, outputs)
             if doc_ids is None and outputs is None:
                 count = None
-            query = _query(inputs)
+            query = query_of(inputs)
         self.span_rows.append((
             trace_id, span_id, parent_id, name, span_type or "UNKNOWN", start_ns, end_ns, status, error_type,
             error_message, http, model_name, i, o, t, invalid, ids, count, query,
@@ -146,18 +146,18 @@ class TableBuilder:
     ) -> None:
         """One trace; ``root`` holds the root span's status, error and llmops attributes (stored values)."""
         prompt_name, prompt_version = first_prompt(linked_prompts)
-        cause = _text(root.get("error_cause"))
-        error_type, error_message = _exception_of(root.get("events")) if root.get("status") == "ERROR" else (None, None)
+        cause = as_text(root.get("error_cause"))
+        error_type, error_message = exception_of(root.get("events")) if root.get("status") == "ERROR" else (None, None)
         if status == "ERROR" and not cause:
             cause = error_type or "error"
         message = error_message or root.get("status_message") or None
         self.trace_rows.append((
             trace_id, experiment_id, name, start_ms, duration_ms, status or "UNKNOWN", session_id or None,
-            user_id or None, prompt_name, prompt_version, usage[0], usage[1], usage[2], _float(cost_usd),
+            user_id or None, prompt_name, prompt_version, usage[0], usage[1], usage[2], as_float(cost_usd),
             cause if status == "ERROR" else None,
-            message[:_MAX_MESSAGE] if (message and status == "ERROR") else None,
-            _tuple(root.get("actions_taken")), _tuple(root.get("unsupported_citations")),
-            _bool(root.get("injection_suspected")), request[:_MAX_REQUEST] if request else None,
+            message[:MAX_MESSAGE] if (message and status == "ERROR") else None,
+            as_tuple(root.get("actions_taken")), as_tuple(root.get("unsupported_citations")),
+            as_bool(root.get("injection_suspected")), request[:_MAX_REQUEST] if request else None,
         ))  # fmt: skip
 
     # -- assessments ---------------------------------------------------------------------------------------
@@ -199,29 +199,29 @@ class TableBuilder:
         attrs = sp.get("attributes") or {}
         get = attrs.get
         if not known:
-            span_type = _short_text(get("mlflow.spanType")) or "UNKNOWN"
+            span_type = short_text(get("mlflow.spanType")) or "UNKNOWN"
             span_id = span_id_hex(sp.get("span_id"))
             parent_id = span_id_hex(sp.get("parent_span_id"))
         status = sp.get("status") or {}
-        code = _STATUS.get(status.get("code"), "UNSET")
+        code = STATUS.get(status.get("code"), "UNSET")
         model_name = i = o = t = ids = count = query = error_type = error_message = http = None
         invalid = False
         if span_type in MODEL_SPAN_TYPES:
             # an LLM call's inner client span only lends its usage and model; the call's own outputs are judged
             inner_call = parent_id is not None and (trace_id, parent_id) in self._model_spans
             self._model_spans.add((trace_id, span_id))
-            i, o, t = _usage(get("mlflow.chat.tokenUsage"))
-            model_name = _short_text(get("mlflow.llm.model") or get("model"))
+            i, o, t = token_usage(get("mlflow.chat.tokenUsage"))
+            model_name = short_text(get("mlflow.llm.model") or get("model"))
             if not inner_call:
-                invalid = _has_invalid_tool_args(get("mlflow.spanOutputs"))
+                invalid = has_invalid_tool_args(get("mlflow.spanOutputs"))
         elif span_type == "RETRIEVER":
             doc_ids, outputs = get("retrieval.doc_ids"), get("mlflow.spanOutputs")
-            ids, count = _documents(doc_ids, outputs)
+            ids, count = retrieved_documents(doc_ids, outputs)
             if doc_ids is None and outputs is None:
                 count = None
-            query = _query(get("mlflow.spanInputs"))
+            query = query_of(get("mlflow.spanInputs"))
         if code == "ERROR":
-            error_type, error_message, http = _error_fields(sp.get("events"), status.get("message"))
+            error_type, error_message, http = error_fields(sp.get("events"), status.get("message"))
         self.span_rows.append((
             trace_id, span_id, parent_id, sp.get("name") or "", span_type or "UNKNOWN", sp.get("start_time_unix_nano"),
             sp.get("end_time_unix_nano"), code, error_type, error_message, http, model_name, i, o, t, invalid, ids,
@@ -253,19 +253,19 @@ class TableBuilder:
         duration = info.get("execution_duration_ms")
         if duration is None and "execution_duration" in info:
             duration = (
-                _float(str(info["execution_duration"]).rstrip("s")) * 1000 if info["execution_duration"] else None
+                as_float(str(info["execution_duration"]).rstrip("s")) * 1000 if info["execution_duration"] else None
             )
         self.add_trace(
             trace_id,
             experiment_id=experiment_id,
             name=tags.get("mlflow.traceName"),
             start_ms=iso_to_ms(info.get("request_time")),
-            duration_ms=_float(duration),
+            duration_ms=as_float(duration),
             status=info.get("state"),
             session_id=meta.get("mlflow.trace.session"),
             user_id=meta.get("mlflow.trace.user"),
             linked_prompts=tags.get("mlflow.linkedPrompts"),
-            usage=_usage(meta.get("mlflow.trace.tokenUsage")),
+            usage=token_usage(meta.get("mlflow.trace.tokenUsage")),
             cost_usd=meta.get("llmops.cost_usd"),
             request=info.get("request_preview"),
             root=root,

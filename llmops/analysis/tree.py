@@ -14,16 +14,15 @@ from typing import Any
 
 from llmops.analysis.fields import (
     MODEL_SPAN_TYPES,
-    _documents,
-    _exception_of,
-    _json,
-    _text,
-    _usage,
+    STATUS,
+    as_text,
     assessment_value,
+    decoded,
+    exception_of,
+    retrieved_documents,
     span_id_hex,
+    token_usage,
 )
-
-_STATUS = {"STATUS_CODE_OK": "OK", "STATUS_CODE_ERROR": "ERROR", "STATUS_CODE_UNSET": "UNSET"}
 
 
 @dataclass
@@ -114,8 +113,8 @@ def _details(
 ) -> list[tuple[str, str]]:
     details: list[tuple[str, str]] = []
     if span_type in MODEL_SPAN_TYPES:
-        model = _text(attrs.get("mlflow.llm.model") or attrs.get("model"))
-        i, o, _t = _usage(attrs.get("mlflow.chat.tokenUsage"))
+        model = as_text(attrs.get("mlflow.llm.model") or attrs.get("model"))
+        i, o, _t = token_usage(attrs.get("mlflow.chat.tokenUsage"))
         text = model or ""
         if i is not None or o is not None:
             text += f"  {i or 0} in / {o or 0} out tokens"
@@ -130,7 +129,7 @@ def _details(
         query = inputs.get("query") if isinstance(inputs, dict) else inputs
         if query is not None:
             details.append(("query", compact(query, limit)))
-        ids, count = _documents(attrs.get("retrieval.doc_ids"), attrs.get("mlflow.spanOutputs"))
+        ids, count = retrieved_documents(attrs.get("retrieval.doc_ids"), attrs.get("mlflow.spanOutputs"))
         details.append(("docs", f"{count} returned" + (f": {', '.join(ids)}" if ids else "")))
     elif span_type == "TOOL" or is_root or span_type in ("AGENT", "EMBEDDING", "RERANKER", "PARSER"):
         if inputs is not None:
@@ -141,7 +140,7 @@ def _details(
     if is_root:
         for key, label in (("llmops.actions_taken", "actions"), ("llmops.error_cause", "cause")):
             if attrs.get(key) is not None:
-                details.append((label, compact(_json(attrs[key]), limit)))
+                details.append((label, compact(decoded(attrs[key]), limit)))
     return details
 
 
@@ -155,16 +154,16 @@ def span_tree(trace: dict[str, Any], *, limit: int | None = 160) -> list[SpanNod
     parents: dict[str, str | None] = {}
     for sp in spans:
         attrs = sp.get("attributes") or {}
-        span_type = _text(attrs.get("mlflow.spanType")) or "UNKNOWN"
+        span_type = as_text(attrs.get("mlflow.spanType")) or "UNKNOWN"
         status = sp.get("status") or {}
-        code = _STATUS.get(status.get("code"), "UNSET")
+        code = STATUS.get(status.get("code"), "UNSET")
         start, end = sp.get("start_time_unix_nano") or 0, sp.get("end_time_unix_nano")
         span_id = span_id_hex(sp.get("span_id")) or ""
         parent = span_id_hex(sp.get("parent_span_id"))
-        inputs, outputs = _json(attrs.get("mlflow.spanInputs")), _json(attrs.get("mlflow.spanOutputs"))
+        inputs, outputs = decoded(attrs.get("mlflow.spanInputs")), decoded(attrs.get("mlflow.spanOutputs"))
         error = None
         if code == "ERROR":
-            etype, message = _exception_of(sp.get("events"))
+            etype, message = exception_of(sp.get("events"))
             message = message or status.get("message") or ""
             error = f"{etype}: {message}" if etype else (message or "error")
             if limit:
@@ -201,7 +200,7 @@ def trace_header(trace: dict[str, Any]) -> dict[str, Any]:
     from llmops.analysis.fields import first_prompt
 
     prompt_name, prompt_version = first_prompt(tags.get("mlflow.linkedPrompts"))
-    usage = _usage(meta.get("mlflow.trace.tokenUsage"))
+    usage = token_usage(meta.get("mlflow.trace.tokenUsage"))
     return {
         "trace_id": info["trace_id"],
         "status": info.get("state"),
