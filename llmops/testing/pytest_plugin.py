@@ -7,10 +7,34 @@ The fixture names start with ``llmops_`` so they never clash with a project's ow
 
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
+
+
+@contextmanager
+def tracing_kept() -> Iterator[None]:
+    """llmops tracing (or, without it, MLflow's tracking URI) as it is now, back in place after the block, once
+    what the block traced is flushed: for fixtures that point tracing at a store of their own."""
+    import mlflow
+
+    from llmops import tracing
+
+    previous_uri = mlflow.get_tracking_uri()
+    previous_setup = tracing.current()
+    try:
+        yield
+    finally:
+        tracing.flush()
+        if previous_setup is not None:
+            tracing.setup(
+                previous_setup.tracking_uri, previous_setup.experiment_name, lossless=previous_setup.lossless,
+                redaction=previous_setup.redaction, autolog=previous_setup.autolog,
+            )  # fmt: skip
+        else:
+            mlflow.set_tracking_uri(previous_uri)
 
 
 @pytest.fixture(scope="session")
@@ -49,26 +73,15 @@ def llmops_store(
     and ``llmops.tracing.setup()`` on it. Yields the tracking URI; the previous tracing setup comes back after."""
     import re
 
-    import mlflow
-
     from llmops import tracing
 
     uri = _llmops_store_file
-    previous_uri = mlflow.get_tracking_uri()
-    previous_setup = tracing.current()
-    monkeypatch.setenv("LLMOPS_TRACKING_URI", uri)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    experiment = "test-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.nodeid)[-200:]
-    tracing.setup(tracking_uri=uri, experiment=experiment)
-    yield uri
-    tracing.flush()
-    if previous_setup is not None:
-        tracing.setup(
-            previous_setup.tracking_uri, previous_setup.experiment_name, lossless=previous_setup.lossless,
-            redaction=previous_setup.redaction, autolog=previous_setup.autolog,
-        )  # fmt: skip
-    else:
-        mlflow.set_tracking_uri(previous_uri)
+    with tracing_kept():
+        monkeypatch.setenv("LLMOPS_TRACKING_URI", uri)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        experiment = "test-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.nodeid)[-200:]
+        tracing.setup(tracking_uri=uri, experiment=experiment)
+        yield uri
 
 
 @pytest.fixture

@@ -56,7 +56,7 @@ def eval_world(tmp_path_factory) -> EvalWorld:
     import mlflow
     import yaml
 
-    from llmops import tracing
+    from llmops.testing.pytest_plugin import tracing_kept
 
     root = tmp_path_factory.mktemp("eval-world")
     uri = f"sqlite:///{root / 'mlflow.db'}"
@@ -71,36 +71,26 @@ def eval_world(tmp_path_factory) -> EvalWorld:
         "MLFLOW_GENAI_EVAL_MAX_WORKERS": "4",
     }
     saved = {k: os.environ.get(k) for k in env}
-    previous_uri = mlflow.get_tracking_uri()
-    previous_setup = tracing.current()
-    os.environ.update(env)
-    mlflow.set_tracking_uri(uri)
+    with tracing_kept():
+        os.environ.update(env)
+        mlflow.set_tracking_uri(uri)
 
-    _write_suite(root / "smoke.jsonl", SMOKE)
-    _write_suite(root / "tiny.jsonl", TINY)
-    config = {
-        "defaults": {"tolerance": 0.02, "budgets": {"llm_calls": 4, "latency_ms": 60000, "tokens": 10000}},
-        "suites": {
-            "smoke": {"dataset": str(root / "smoke.jsonl"), "thresholds": SMOKE_THRESHOLDS},
-            "tiny": {"dataset": str(root / "tiny.jsonl"), "thresholds": {"retrieval_hit_rate": 0.8}},
-        },
-    }
-    (root / "evals.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    yield EvalWorld(root=root, uri=uri, config=root / "evals.yaml", chroma=root / "chroma")
-
-    tracing.flush()
+        _write_suite(root / "smoke.jsonl", SMOKE)
+        _write_suite(root / "tiny.jsonl", TINY)
+        config = {
+            "defaults": {"tolerance": 0.02, "budgets": {"llm_calls": 4, "latency_ms": 60000, "tokens": 10000}},
+            "suites": {
+                "smoke": {"dataset": str(root / "smoke.jsonl"), "thresholds": SMOKE_THRESHOLDS},
+                "tiny": {"dataset": str(root / "tiny.jsonl"), "thresholds": {"retrieval_hit_rate": 0.8}},
+            },
+        }
+        (root / "evals.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        yield EvalWorld(root=root, uri=uri, config=root / "evals.yaml", chroma=root / "chroma")
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    if previous_setup is not None:
-        tracing.setup(
-            previous_setup.tracking_uri, previous_setup.experiment_name, lossless=previous_setup.lossless,
-            redaction=previous_setup.redaction, autolog=previous_setup.autolog,
-        )  # fmt: skip
-    else:
-        mlflow.set_tracking_uri(previous_uri)
 
 
 @pytest.fixture(scope="package")
