@@ -13,10 +13,10 @@ from typing import Iterator, Optional
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from churn.errors import ChurnError
+from llmops.cli.common import console, user_errors
 
 app = typer.Typer(
     name="churn",
@@ -25,26 +25,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
 DataOption = typer.Option(
     None,
     "--data",
     help="A CSV of the Telco schema [default: CHURN_DATA or data/telco_churn.csv, downloaded if missing].",
 )
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    from llmops.errors import UserError
-    from llmops.settings import SettingsError
-
-    try:
-        yield
-    except (ChurnError, SettingsError, UserError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
 
 
 def _tracking_hint() -> str:
@@ -198,9 +183,9 @@ def evaluate(
         from mlflow.tracking import MlflowClient
 
         from churn import tracking
-        from churn.metrics import METRICS
         from churn.evaluate import PLOTS
         from churn.evaluate import evaluate as run_evaluation
+        from churn.metrics import METRICS
 
         evaluation_id = run_evaluation(run_id or None, data=data_path, threshold=threshold)
         run = MlflowClient().get_run(evaluation_id)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from llmops.errors import UserError
 
-class ChurnError(Exception):
+
+class ChurnError(UserError):
     """A problem the user can fix (a bad option, an unknown run id); the message says what to do."""
 
 
