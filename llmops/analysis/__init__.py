@@ -57,7 +57,7 @@ _EXPORTS = {
     "sessions": "diagnostics",
     "llm_calls": "diagnostics",
     "expected_documents": "diagnostics",
-    # compare.py
+    # comparison.py
     "compare": "comparison",
     # plots.py
     "latency_histogram": "plots",
