@@ -53,26 +53,21 @@ def blank_store_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def tmp_store(tmp_path, blank_store_file) -> str:
+def tmp_store(tmp_path, blank_store_file, monkeypatch) -> str:
     """A fresh SQLite tracking store for one test; the previous tracking URI is restored afterwards."""
     import mlflow
-
     from mlflow.tracking.fluent import _get_experiment_id
 
-    previous = {k: os.environ.get(k) for k in ("LLMOPS_TRACKING_URI", "MLFLOW_TRACKING_URI")}
     previous_uri, previous_experiment = mlflow.get_tracking_uri(), _get_experiment_id()
     shutil.copyfile(blank_store_file, tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    _use_store(uri)
+    monkeypatch.setenv("LLMOPS_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
     # Experiment ids belong to a store: the previous store's active experiment does not exist in this one
     # (traces sent there would be refused), so start from this store's Default experiment.
     mlflow.set_experiment(experiment_id="0")
     yield uri
-    for key, value in previous.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
     mlflow.set_tracking_uri(previous_uri)
     if previous_experiment is not None:
         mlflow.set_experiment(experiment_id=previous_experiment)

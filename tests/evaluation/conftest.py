@@ -8,7 +8,6 @@ other test folders never see this environment.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,9 +69,9 @@ def eval_world(tmp_path_factory) -> EvalWorld:
         "LLMOPS_EXPERIMENT": "test-eval",
         "MLFLOW_GENAI_EVAL_MAX_WORKERS": "4",
     }
-    saved = {k: os.environ.get(k) for k in env}
-    with tracing_kept():
-        os.environ.update(env)
+    with pytest.MonkeyPatch.context() as patch, tracing_kept():
+        for key, value in env.items():
+            patch.setenv(key, value)
         mlflow.set_tracking_uri(uri)
 
         _write_suite(root / "smoke.jsonl", SMOKE)
@@ -86,11 +85,6 @@ def eval_world(tmp_path_factory) -> EvalWorld:
         }
         (root / "evals.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         yield EvalWorld(root=root, uri=uri, config=root / "evals.yaml", chroma=root / "chroma")
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @pytest.fixture(scope="package")
