@@ -16,7 +16,7 @@ import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import typer
 from rich.markup import escape
@@ -89,6 +89,17 @@ def _trace_set(from_: Optional[Path], experiment: Optional[str], filter_: Option
         yield ts
     if ts.problems:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _grouped(compute: Callable[..., Any], ts: TraceSet, by: str) -> tuple[list[str], Any]:
+    """The columns of ``--by`` (comma-separated) and ``compute(ts, by=columns)``; an unknown column ends the
+    command with one line naming it."""
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    with user_errors():
+        try:
+            return keys, compute(ts, by=keys)
+        except KeyError as exc:
+            fail(str(exc.args[0]))
 
 
 def _cell(value: Any, column: str = "") -> str:
@@ -300,12 +311,7 @@ def latency(
     with _trace_set(from_, experiment, filter_) as ts:
         from llmops.analysis.diagnostics import latency_breakdown
 
-        keys = [k.strip() for k in by.split(",") if k.strip()]
-        with user_errors():
-            try:
-                table = latency_breakdown(ts, by=keys)
-            except KeyError as exc:
-                fail(str(exc.args[0]))
+        keys, table = _grouped(latency_breakdown, ts, by)
         _emit(table, fmt, title=f"Latency of {ts.source} ({len(ts)} traces)", limit=limit,
               columns=[*keys, "count", "p50_ms", "p95_ms", "p99_ms", "self_ms", "time_share"])  # fmt: skip
         if plot:
@@ -378,12 +384,7 @@ def tokens(
     with _trace_set(from_, experiment, filter_) as ts:
         from llmops.analysis.diagnostics import llm_calls, token_usage
 
-        keys = [k.strip() for k in by.split(",") if k.strip()]
-        with user_errors():
-            try:
-                table = token_usage(ts, by=keys)
-            except KeyError as exc:
-                fail(str(exc.args[0]))
+        keys, table = _grouped(token_usage, ts, by)
         _emit(table, fmt, title=f"Tokens by {', '.join(keys)}", limit=limit)
         if fmt is Format.table:
             _emit(llm_calls(ts), fmt, title="LLM calls per trace")
