@@ -121,6 +121,7 @@ def _lexicons() -> dict[str, PhraseLexicon]:
         "urgent": PhraseLexicon(lx.URGENT_SITUATIONS.items()),
         "urgent_words": PhraseLexicon([(w, True) for w in lx.URGENT_WORDS] + [(p, True) for p in lx.URGENT_PHRASES]),
         "request": PhraseLexicon((p, True) for p in _REQUEST_CUES),
+        "regulator": PhraseLexicon((p, True) for p in lx.REGULATORS),
     }
 
 
@@ -228,6 +229,7 @@ class _SentimentEvidence:
     minor_reservation: bool = False
     mixed_marker: bool = False
     asks: bool = False
+    regulator: bool = False
 
 
 _PROPER_NOUN = re.compile(r"(?<![.!?\n]\s)(?<![.!?\n])(?<!^)\b([A-Z][a-z\u00e0-\u00ff]+)\b")
@@ -419,6 +421,11 @@ def _sentiment(text: str, tokens: list[str], language: str) -> _SentimentEvidenc
 
     if lex["mixed_markers"].find(tokens):
         ev.mixed_marker = True
+    if lex["regulator"].find(tokens) and not ev.asks:
+        # "Filed an FCC complaint", "Reported them to the utilities commission": a complaint, whatever else.
+        ev.regulator = True
+        ev.negative += 1.0
+        ev.cues.append("regulator complaint")
     ev.positive += 0.8 * min(2, sum(text.count(e) for e in lx.POSITIVE_EMOJI)) * (0 if ev.sarcasm else 1)
     ev.negative += 0.8 * min(2, sum(text.count(e) for e in lx.NEGATIVE_EMOJI))
     if text.count("!") >= 2 or re.search(r"\b[A-Z]{4,}\b", text) or "??" in text:
@@ -436,6 +443,9 @@ def _sentiment_label(ev: _SentimentEvidence) -> tuple[str, float]:
     score = 0.0 if total == 0 else (pos - neg) / total
     if ev.sarcasm and neg >= pos:
         return "negative", score
+    if ev.regulator:
+        # A complaint filed with a regulator is never praise: at best it reports the fix it obtained.
+        return ("mixed" if pos >= 1.0 else "negative"), min(score, 0.0)
     if ev.mixed_marker and pos > 0 and neg > 0:
         return "mixed", score  # "Mitigé.": the customer says so
     # Praise and complaint on opposite sides of a "but" ("great technician, but billed for nothing").
