@@ -32,12 +32,12 @@ _EXPORTS = {
     "Directives": "llmops.llm.directives",
     "read_directives": "llmops.llm.directives",
     "count_tokens": "llmops.llm.tokenizer",
-    "openai_client": "llmops.llm.clients",
+    "openai_client": "llmops.llm.endpoint",
     "chat_model": "llmops.llm.clients",
     "embedding_function": "llmops.llm.clients",
     "configure_judges": "llmops.llm.clients",
     "judge_model_uri": "llmops.llm.clients",
-    "llm_base_url": "llmops.llm.clients",
+    "llm_base_url": "llmops.llm.endpoint",
 }
 
 __all__ = [
@@ -66,15 +66,9 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmops.llm.analysis import Analysis, analyze
-    from llmops.llm.clients import (
-        chat_model,
-        configure_judges,
-        embedding_function,
-        judge_model_uri,
-        llm_base_url,
-        openai_client,
-    )
+    from llmops.llm.clients import chat_model, configure_judges, embedding_function, judge_model_uri
     from llmops.llm.directives import Directives, read_directives
+    from llmops.llm.endpoint import llm_base_url, openai_client
     from llmops.llm.faults import FAULTS, FaultConfig, FaultRule, FaultSpecError
     from llmops.llm.model import OfflineModel
     from llmops.llm.replay import Cassette, ReplayModel, trim_cassette
