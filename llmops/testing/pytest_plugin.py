@@ -1,5 +1,5 @@
-"""pytest plugin (entry point ``llmops``): fixtures for the offline model, a temporary tracking store and
-captured traces. Importing it is cheap: mlflow and the offline model load inside the fixtures.
+"""pytest plugin (entry point ``llmops``): fixtures for the offline model, the replay of recorded model calls,
+a temporary tracking store and captured traces. Importing it is cheap: mlflow and the offline model load inside the fixtures.
 
 The fixture names start with ``llmops_`` so they never clash with a project's own ``offline_llm`` or
 ``tmp_store``; every fixture restores the environment (and llmops tracing) it changed.
