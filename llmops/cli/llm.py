@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from llmops.cli.common import UserError, console, err_console, fail, user_errors
 
@@ -20,12 +22,18 @@ def serve(
         "--faults",
         help="Fault spec, e.g. 'rate_limit=0.2,latency_ms=200,seed=7' (default: LLMOPS_OFFLINE_FAULTS).",
     ),
+    replay: Optional[Path] = typer.Option(
+        None, "--replay", help="Answer with the answers recorded in this trace file (a cassette) instead."
+    ),
+    fallback: bool = typer.Option(
+        False, "--fallback", help="With --replay: send unrecorded requests to the offline model (default: refuse, 400)."
+    ),
 ) -> None:
-    """Serve the offline model (OpenAI protocol) on 127.0.0.1 until Ctrl-C."""
+    """Serve the offline model (OpenAI protocol) on 127.0.0.1 until Ctrl-C, or replay a cassette."""
     with user_errors():
         from llmops.llm.server import OfflineLLM
 
-        llm = OfflineLLM(faults=faults, port=port)
+        llm = OfflineLLM(faults=faults, port=port, replay=replay, replay_mode="fallback" if fallback else "strict")
         try:
             llm.bind()
         except OSError as exc:
@@ -33,6 +41,9 @@ def serve(
         console.print(f"Offline model listening on [bold]{llm.base_url}[/]  (Ctrl-C to stop)", highlight=False)
         if llm.faults:
             console.print(f"Fault injection: {llm.faults.spec}", highlight=False)
+        if llm.replay:
+            mode = "fallback to the offline model" if fallback else "strict: unrecorded requests get HTTP 400"
+            console.print(f"Replaying {len(llm.replay.cassette)} recorded calls of {replay} ({mode})", highlight=False)
         console.print(
             f"Use it with: OPENAI_BASE_URL={llm.base_url} or LLMOPS_LLM_BASE_URL={llm.base_url}", highlight=False
         )
@@ -40,6 +51,27 @@ def serve(
             llm.serve_forever()
         except KeyboardInterrupt:
             console.print("stopped")
+        if llm.replay:
+            counts = llm.replay.counts
+            console.print(
+                f"replayed {counts['replayed']}, fallback {counts['fallback']}, refused {counts['refused']}",
+                highlight=False,
+            )
+            if counts["refused"]:
+                raise typer.Exit(1)
+
+
+@app.command()
+def trim(
+    source: Path = typer.Argument(..., help="Trace file (.jsonl), e.g. the output of `llmops traces export`."),
+    out: Path = typer.Option(..., "--out", "-o", help="Cassette to write (.jsonl)."),
+) -> None:
+    """Keep only the recorded model calls (CHAT_MODEL and EMBEDDING spans) of a trace file: a smaller cassette."""
+    with user_errors():
+        from llmops.llm.replay import trim_cassette
+
+        kept = trim_cassette(source, out)
+    console.print(f"kept {kept} model call span(s) of {escape(str(source))} in {escape(str(out))}", highlight=False)
 
 
 @app.command()

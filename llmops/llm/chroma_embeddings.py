@@ -13,6 +13,7 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
 from llmops.llm import embeddings as offline
+from llmops.llm.endpoint import openai_client
 
 
 @register_embedding_function
@@ -52,8 +53,6 @@ class EndpointEmbeddingFunction(EmbeddingFunction[Documents]):
 
     def __call__(self, input: Documents) -> Embeddings:
         import numpy as np
-
-        from llmops.llm.clients import openai_client
 
         response = openai_client().embeddings.create(model=self.model, input=list(input))
         return [np.asarray(item.embedding, dtype=np.float32) for item in response.data]

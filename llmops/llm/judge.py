@@ -23,7 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from llmops.llm.analysis import analyze, detect_language
+from llmops.llm.analysis import analyze
+from llmops.llm.cues import detect_language
 from llmops.llm.embeddings import words
 from llmops.llm.lexicon import PUBLIC_CONTACTS
 from llmops.llm.schema import MISSING, match_enum, resolve

@@ -25,7 +25,7 @@ POSITIVE_EN: dict[str, float] = {
     "works well": 1.1, "works great": 1.4, "worked like": 0.9, "everything worked": 1.3, "no complaints": 1.2,
     "no issues": 1.0, "no problems": 1.0, "nothing to complain": 1.2, "top notch": 1.5, "flawless*": 1.5,
     "fair": 0.6, "honest": 0.7, "fine": 0.5, "ok": 0.4, "okay": 0.4, "decent": 0.7,
-    "went above and beyond": 1.8, "above and beyond": 1.6, "lifesaver": 1.4, "kudos": 1.2, "pleasant": 1.0,
+    "went above and beyond": 1.8, "could not be happier": 1.8, "could not be more": 1.2, "above and beyond": 1.6, "lifesaver": 1.4, "kudos": 1.2, "pleasant": 1.0,
     "competent": 1.0, "responsive": 1.0, "worth it": 1.2, "worth every": 1.5, "good value": 1.2,
     "great value": 1.4, "great price": 1.3, "good price": 1.1, "love it": 1.5, "thrilled": 1.5, "enjoy*": 1.0,
     "like it": 0.8, "keep it up": 1.2, "good job": 1.4, "great job": 1.6, "spot on": 1.2, "makes a difference": 1.0,
@@ -88,7 +88,35 @@ NEGATIVE_EN: dict[str, float] = {
     "will not be acceptable": 1.3, "sorry to go": 0.6, "throttled": 0.9, "capped": 0.6, "no change": 0.8,
     "going in circles": 1.1, "round in circles": 1.1, "generic answer": 0.9, "generic reply": 0.9,
     "copy paste": 0.8, "no compensation": 0.9, "not even": 0.6, "missing": 0.6, "overdrawn": 1.0,
+    # The grievances of US consumer complaints, as titles are typed ("Data cap overages", "Throttling"): a
+    # title names what went wrong, so these nouns and past participles carry the complaint on their own.
+    "overbill*": 1.3, "overage*": 1.0, "throttl*": 1.0, "deprioriti*": 1.0, "over charged": 1.3,
+    "billed twice": 1.4, "charged": 0.6, "billed": 0.5, "being charged": 0.8, "still being": 0.6,
+    "without my": 1.0, "without consent": 1.1, "without permission": 1.1, "without authorization": 1.1,
+    "without notice": 1.0, "with no notice": 1.0, "no notice": 0.9, "never told": 1.0, "not told": 0.8,
+    "never informed": 1.0, "never delivered": 1.1, "never sent": 1.0, "never happened": 1.0, "never came": 1.0,
+    "never showed": 1.1, "never opened": 1.0, "never applied": 1.0, "credit not applied": 1.0, "payment not applied": 1.0, "discount not applied": 1.0, "never credited": 1.1,
+    "not credited": 1.0, "never processed": 1.0, "not refunded": 1.1, "no refund": 1.0, "no credit": 0.9,
+    "no show": 1.2, "no-show": 1.2, "refuse*": 1.0, "will not deliver": 1.2, "can not cancel": 1.1,
+    "can not": 0.6, "unable to": 0.9, "collections": 1.1, "debt collection": 1.1, "defective": 1.2,
+    "faulty": 1.1, "overheat*": 1.0, "shuts off": 0.9, "keeps rebooting": 1.1, "keep calling": 1.0,
+    "keeps calling": 1.0, "deceptive": 1.4, "deceiv*": 1.3, "false advertising": 1.5,
+    "bait and switch": 1.5, "nickel and dime": 1.2, "breach": 1.2, "slower": 0.9, "fraction of": 0.9,
+    "not unlimited": 1.2, "not delivered": 1.0, "not being delivered": 1.0, "straight to voicemail": 0.9,
+    "internet out": 1.0, "been out": 1.0, "went up": 0.8, "price increase": 0.9, "rate increase": 0.9,
+    "make no sense": 1.1, "not worth": 1.3, "locked into": 1.0, "locked in": 0.9, "did not sign": 1.0,
+    "never signed": 1.0, "did not agree": 1.0, "does not exist": 0.8, "disappeared": 0.8,
+    "supposed to": 0.7, "paying more": 0.8, "no resolution": 1.0, "without resolution": 1.0,
+    "every single": 0.5, "dropped": 0.7, "misrepresent*": 1.3, "runaround": 1.2, "run around": 1.0,
+    "restocking fee": 0.8, "hidden fee": 1.3, "junk fee*": 1.3, "bogus": 1.3, "erroneous": 1.0,
+    "fraudulent*": 1.2, "dispute*": 0.8, "not resolved": 1.1, "unresolved": 1.1,
 }
+#: Regulators and consumer bodies a complaint is filed with: such a complaint is never praise.
+REGULATORS = (
+    "fcc", "ftc", "cfpb", "bbb", "better business bureau", "attorney general", "public utilities commission",
+    "utilities commission", "public service commission", "ombudsman", "mediateur", "arcep", "dgccrf",
+    "signalconso", "consumer protection",
+)
 #: Praise, satisfaction and resolution, in French (folded: no accents).
 POSITIVE_FR: dict[str, float] = {
     "bien": 0.5, "tres bien": 1.3, "c est bien": 1.0, "super": 1.1, "genial*": 1.4, "excellent*": 1.6,
@@ -384,6 +412,8 @@ MEDIUM_CHURN_PHRASES: dict[str, float] = {
 
 TOPIC_CUES: dict[str, dict[str, float]] = {
     "billing": {
+        "overbill*": 1.0, "overage*": 0.9, "autopay": 0.8, "auto pay": 0.8, "collections": 0.8,
+        "prorat*": 0.9, "activation fee": 0.9, "paper bill*": 0.9, "add-on": 0.5, "gift card": 0.8,
         "frais de cloture": 0.6, "refunding": 1.0, "facture": 1.0,
         "factur*": 1.0, "invoice*": 1.0, "bill": 1.0, "bills": 1.0, "billed": 1.0, "billing": 1.0,
         "charge": 0.8, "charged": 1.0, "charges": 0.8, "charging": 0.7, "preleve*": 1.0, "prelevement*": 1.0,
@@ -397,6 +427,9 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "hors forfait": 0.8, "surfactur*": 1.0, "bank": 0.5, "banque": 0.5, "late fee": 0.9, "penalit*": 0.6,
     },
     "network": {
+        "throttl*": 1.2, "deprioriti*": 1.2, "congestion": 1.0, "hotspot": 0.9, "voicemail": 0.7,
+        "texts": 0.8, "text messages": 0.9, "calls go": 0.8, "tower": 0.5, "storm": 0.7, "internet out": 1.0,
+        "unlimited data": 0.9, "data cap": 0.7, "dropping": 0.8, "gaming": 0.5, "slower": 0.6,
         "plus de internet": 1.0, "pas de internet": 1.0, "sans internet": 1.0, "no internet": 1.0,
         "without internet": 1.0, "plus de reseau": 1.0,
         "antenna*": 0.9, "no drops": 1.0, "sos uniquement": 1.0, "gigabit": 0.8, "routage": 0.8, "routing": 0.8,
@@ -415,6 +448,8 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "lag*": 0.5, "speedtest": 1.0, "upload": 0.7, "download": 0.6, "telechargement": 0.6, "streaming": 0.4,
     },
     "support": {
+        "callback": 0.9, "supervisor": 0.9, "chat bot": 0.9, "bot": 0.5, "no-show": 0.8, "no show": 0.8,
+        "appointment": 0.6, "repair crew": 0.6, "crew": 0.5,
         "appli": 0.8, "app": 0.8, "application": 0.5, "chat widget": 1.0, "onglet": 0.6, "tuto": 0.5,
         "espace client": 0.6, "interpret*": 0.5, "sign-language": 0.8, "sign language": 0.8, "langue des signes": 0.8,
         "reach you": 0.7, "vous joindre": 0.7, "rendez-vous": 0.5, "logout": 0.8, "log out": 0.8, "logs me out": 0.8,
@@ -436,6 +471,8 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "transferred": 0.5, "suivi": 0.4, "follow up": 0.5, "follow-up": 0.5, "service": 0.3,
     },
     "pricing": {
+        "deceptive": 0.8, "advertis*": 0.9, "sales": 0.7, "salesman": 0.9, "value": 0.7, "money": 0.5,
+        "nickel and dime": 0.9, "bundle": 0.7, "senior discount": 1.0, "rate": 0.4,
         "student offer": 1.0, "offre etudiante": 1.0, "campus": 1.0, "geste": 0.7, "fidelisation": 1.0,
         "retention": 1.0, "points": 0.5, "loyalty points": 0.9, "worth every": 0.8, "partout ailleurs": 0.6,
         "option monde": 0.5, "remise famille": 1.0, "famille": 0.3,
@@ -450,6 +487,9 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "new customers": 0.7, "nouveaux clients": 0.7, "loyalty": 0.4, "fidelite": 0.4,
     },
     "contract": {
+        "number transfer": 1.2, "transfer my number": 1.2, "transfer my service": 1.0, "port out": 1.0,
+        "port in": 0.8, "ported": 0.6, "carrier*": 0.5, "locked into": 0.9, "two year": 0.8, "pause my": 0.9,
+        "address change": 1.0, "eligibility": 0.8, "account online": 0.5,
         "number port": 1.0, "port from": 0.8, "frais de cloture": 1.0, "cloture": 0.7, "engage": 0.6,
         "end my": 0.6, "renouveler": 0.8, "porte": 0.4, "je suis parti": 0.8, "signed with": 0.5,
         "contrat": 1.0, "contract": 1.0, "engagement": 1.0, "commitment": 1.0, "resili*": 1.0, "cancel*": 0.9,
@@ -465,6 +505,8 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "frais de resiliation": 1.0, "option*": 0.5, "offer change": 0.6, "migration": 0.6, "close my account": 0.9,
     },
     "equipment": {
+        "gateway": 1.0, "return label": 1.0, "restocking": 1.0, "overheat*": 0.8, "unlock": 0.8,
+        "replacement phone": 1.0, "sim card": 1.0,
         "touches": 0.7, "tv app": 0.5, "chromecast": 0.6, "controle parental": 0.8, "parental": 0.7,
         "new phone": 0.8, "nouveau telephone": 0.8, "telephone": 0.5,
         "box": 0.9, "livebox": 1.0, "freebox": 1.0, "bbox": 1.0, "lumeabox": 1.0, "lumea box": 1.0,
@@ -481,6 +523,7 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "redemarr*": 0.7, "restart*": 0.7, "reboot*": 0.8, "firmware": 0.9, "mise a jour": 0.4, "update": 0.3,
     },
     "roaming": {
+        "overseas": 1.0, "travel pass": 1.2, "international rates": 1.2,
         "option monde": 1.2, "pass voyage": 1.2, "zone 3": 0.8, "eu allowance": 1.0, "allowance": 0.4,
         "calls to": 0.6, "appels vers": 0.8, "appeler a": 0.4, "china": 0.9, "chine": 0.9, "croatia": 0.9,
         "croatie": 0.9, "montenegro": 0.9, "albania": 0.9, "albanie": 0.9, "ghana": 0.9, "greece": 0.9, "grece": 0.9,
@@ -501,6 +544,8 @@ TOPIC_CUES: dict[str, dict[str, float]] = {
         "aeroport": 0.5, "border": 0.6, "frontiere": 0.6, "zone 1": 0.7, "zone 2": 0.7,
     },
     "data_protection": {
+        "personal information": 1.2, "without my authorization": 0.9, "without permission": 0.6,
+        "credit check": 1.0, "in my name": 1.0, "keep calling me": 1.0, "sell me": 0.6, "account info": 0.8,
         "arnaque": 0.6, "e-mail addresses": 0.8, "email addresses": 0.8, "phone numbers": 0.5,
         "adresses e-mail": 0.8, "donnees": 0.5, "lien": 0.3, "link": 0.3,
         "donnees personnelles": 1.0, "personal data": 1.0, "privacy": 1.0, "vie privee": 1.0, "rgpd": 1.0,

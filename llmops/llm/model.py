@@ -206,7 +206,7 @@ class OfflineModel:
         result = ChatResult(response, faults_used=_faults_used(faults, content, tool_calls))
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            result.chunks = self._chunks(response, include_usage)
+            result.chunks = stream_chunks(response, include_usage)
         return result
 
     @staticmethod
@@ -256,45 +256,46 @@ class OfflineModel:
         instructions = conv.system if conv.comment_tagged else conv.system + "\n" + conv.last_user
         return knowledge.prose(instructions), None
 
-    @staticmethod
-    def _chunks(response: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
-        base = {
-            "id": response["id"],
-            "object": "chat.completion.chunk",
-            "created": response["created"],
-            "model": response["model"],
-            "service_tier": "default",
-            "system_fingerprint": response["system_fingerprint"],
-        }
 
-        def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            c = {**base, "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}]}
-            if include_usage:
-                c["usage"] = None
-            return c
+def stream_chunks(response: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
+    """A finished completion as the chunks of a stream (content in word-sized pieces, tool arguments in 8s)."""
+    base = {
+        "id": response["id"],
+        "object": "chat.completion.chunk",
+        "created": response["created"],
+        "model": response["model"],
+        "service_tier": "default",
+        "system_fingerprint": response["system_fingerprint"],
+    }
 
-        out: list[dict[str, Any]] = []
-        for choice in response["choices"]:
-            i = choice["index"]
-            message = choice["message"]
-            out.append(
-                chunk(
-                    i, {"role": "assistant", "content": "" if not message.get("tool_calls") else None, "refusal": None}
-                )
-            )
-            for piece in split_for_stream(message.get("content") or ""):
-                out.append(chunk(i, {"content": piece}))
-            for t, call in enumerate(message.get("tool_calls") or []):
-                head = {
-                    "index": t,
-                    "id": call["id"],
-                    "type": "function",
-                    "function": {"name": call["function"]["name"], "arguments": ""},
-                }
-                out.append(chunk(i, {"tool_calls": [head]}))
-                for piece in split_for_stream(call["function"]["arguments"], 8):
-                    out.append(chunk(i, {"tool_calls": [{"index": t, "function": {"arguments": piece}}]}))
-            out.append(chunk(i, {}, choice["finish_reason"]))
+    def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        c = {**base, "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}]}
         if include_usage:
-            out.append({**base, "choices": [], "usage": response["usage"]})
-        return out
+            c["usage"] = None
+        return c
+
+    out: list[dict[str, Any]] = []
+    for choice in response["choices"]:
+        i = choice["index"]
+        message = choice["message"]
+        out.append(
+            chunk(
+                i, {"role": "assistant", "content": "" if not message.get("tool_calls") else None, "refusal": None}
+            )
+        )
+        for piece in split_for_stream(message.get("content") or ""):
+            out.append(chunk(i, {"content": piece}))
+        for t, call in enumerate(message.get("tool_calls") or []):
+            head = {
+                "index": t,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["function"]["name"], "arguments": ""},
+            }
+            out.append(chunk(i, {"tool_calls": [head]}))
+            for piece in split_for_stream(call["function"]["arguments"], 8):
+                out.append(chunk(i, {"tool_calls": [{"index": t, "function": {"arguments": piece}}]}))
+        out.append(chunk(i, {}, choice["finish_reason"]))
+    if include_usage:
+        out.append({**base, "choices": [], "usage": response["usage"]})
+    return out

@@ -23,11 +23,13 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Iterator
 
 from llmops.llm.faults import HEADER, FaultConfig, FaultDecision, FaultInjector, FaultSpecError
 from llmops.llm.model import OfflineModel, request_key
 from llmops.llm.protocol import APIError, parse_json_body
+from llmops.llm.replay import Cassette, ReplayModel
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # keep-alive connections must not hold up shutdown
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], model: OfflineModel, faults: FaultConfig) -> None:
+    def __init__(self, address: tuple[str, int], model: OfflineModel | ReplayModel, faults: FaultConfig) -> None:
         super().__init__(address, _Handler)
         self.model = model
         self.injector = FaultInjector(faults)
@@ -314,15 +316,26 @@ class OfflineLLM:
     """The offline model served on 127.0.0.1 from a background thread; a context manager.
 
     ``faults``: a :class:`FaultConfig`, a spec string, or None to read ``LLMOPS_OFFLINE_FAULTS``.
+    ``replay``: a trace file (or :class:`Cassette`) whose recorded answers are sent back instead of the offline
+    model's (:mod:`llmops.llm.replay`); ``replay_mode`` ``strict`` refuses unrecorded requests, ``fallback``
+    sends them to the offline model.
     """
 
-    def __init__(self, faults: FaultConfig | str | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        faults: FaultConfig | str | None = None,
+        port: int = 0,
+        replay: Cassette | Path | str | None = None,
+        replay_mode: str = "strict",
+    ) -> None:
         if faults is None:
             from llmops.settings import get_settings
 
             faults = get_settings().offline_faults
         self._faults = FaultConfig.coerce(faults)
         self._port = port
+        #: The replaying model when ``replay`` is given (its ``counts`` and ``misses``), else None.
+        self.replay: ReplayModel | None = ReplayModel(replay, replay_mode) if replay is not None else None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -386,7 +399,7 @@ class OfflineLLM:
     def bind(self) -> "OfflineLLM":
         """Open the listening socket without serving yet (so the port is known before ``serve_forever``)."""
         if self._server is None:
-            self._server = _Server((HOST, self._port), OfflineModel(), self._faults)
+            self._server = _Server((HOST, self._port), self.replay or OfflineModel(), self._faults)
         return self
 
     def serve_forever(self) -> None:
@@ -407,7 +420,12 @@ class OfflineLLM:
 
 
 @contextmanager
-def serve_in_thread(faults: FaultConfig | str | None = None, port: int = 0) -> Iterator[str]:
-    """Run the offline model for the duration of a ``with`` block; yields its base URL."""
-    with OfflineLLM(faults=faults, port=port) as llm:
+def serve_in_thread(
+    faults: FaultConfig | str | None = None,
+    port: int = 0,
+    replay: Cassette | Path | str | None = None,
+    replay_mode: str = "strict",
+) -> Iterator[str]:
+    """Run the offline model (or a replay of a cassette) for the duration of a ``with`` block; yields its base URL."""
+    with OfflineLLM(faults=faults, port=port, replay=replay, replay_mode=replay_mode) as llm:
         yield llm.base_url

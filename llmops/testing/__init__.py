@@ -7,7 +7,9 @@ llmops gives any test suite these fixtures:
   client built by ``llmops.llm.clients`` (and MLflow's judges) at it; yields its base URL;
 - ``llmops_store``: a temporary SQLite tracking store for the test session, with ``llmops.tracing.setup()``
   on it (lossless export, redaction, autolog) and a fresh experiment per test; yields the tracking URI;
-- ``capture_trace``: a context manager capturing the trace made inside a block.
+- ``capture_trace``: a context manager capturing the trace made inside a block;
+- ``llmops_replay``: ``llmops_replay("cassette.jsonl")`` answers every model request with the answer recorded
+  in a trace file (strict: an unrecorded request fails the test); see ``llmops.llm.replay``.
 
 ::
 

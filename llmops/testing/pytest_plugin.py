@@ -1,5 +1,5 @@
-"""pytest plugin (entry point ``llmops``): fixtures for the offline model, a temporary tracking store and
-captured traces. Importing it is cheap: mlflow and the offline model load inside the fixtures.
+"""pytest plugin (entry point ``llmops``): fixtures for the offline model, the replay of recorded model calls,
+a temporary tracking store and captured traces. Importing it is cheap: mlflow and the offline model load inside the fixtures.
 
 The fixture names start with ``llmops_`` so they never clash with a project's own ``offline_llm`` or
 ``tmp_store``; every fixture restores the environment (and llmops tracing) it changed.
@@ -58,6 +58,37 @@ def llmops_offline_llm(_llmops_offline_server: Any, monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("OPENAI_API_BASE", raising=False)
     apply_offline_guards()
     return url
+
+
+@pytest.fixture
+def llmops_replay(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
+    """Replay a cassette (a trace file recorded with your real model) instead of calling a model.
+
+    ``llm = llmops_replay("tests/cassettes/app.jsonl")`` starts a replaying server (strict by default;
+    ``mode="fallback"`` sends unrecorded requests to the offline model), points ``OPENAI_BASE_URL`` and
+    ``LLMOPS_LLM_BASE_URL`` at it with a dummy key, and returns the running
+    :class:`~llmops.llm.server.OfflineLLM` (``llm.base_url``, ``llm.replay.counts``). In strict mode the test
+    fails when any request had no recording, even if the app swallowed the error."""
+    from llmops.llm.server import OfflineLLM
+
+    started: list[OfflineLLM] = []
+
+    def replay(cassette: Any, mode: str = "strict") -> OfflineLLM:
+        llm = OfflineLLM(faults="", replay=cassette, replay_mode=mode).start()
+        started.append(llm)
+        monkeypatch.setenv("LLMOPS_LLM_BASE_URL", llm.base_url)
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "replay-no-key-needed")  # a real key is never sent anywhere
+        monkeypatch.delenv("OPENAI_API_BASE", raising=False)
+        return llm
+
+    yield replay
+    misses = [m.message for llm in started if llm.replay for m in llm.replay.misses]
+    for llm in started:
+        llm.stop()
+    if misses:
+        more = f" (and {len(misses) - 1} more)" if len(misses) > 1 else ""
+        pytest.fail(f"strict replay: {len(misses)} request(s) had no recording{more}: {misses[0]}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
