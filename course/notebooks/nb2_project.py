@@ -63,6 +63,8 @@ def run(project: str, *args: str) -> None:
 
 
 run("starter", "src/train.py", "--C", "0.1")
+run("starter", "src/evaluate.py")
+print(sorted(p.name for p in (WORKDIR / "starter" / "plots").iterdir()))
 
 # %% [markdown]
 # ## 3. Modifier `src/train.py` pour ajouter MLflow / Add MLflow to `src/train.py`
