@@ -195,7 +195,7 @@ def shoot(workdir: Path) -> list[Path]:
             saved.append(browser.save("m3-trace-tree.png"))
             browser.open(f"{base}/prompts/comment-analyzer", settle=8)
             saved.append(browser.save("m3-prompt-versions.png"))
-            browser.open(f"{base}/experiments/{evals}/evaluation-runs?selectedRunUuid={eval_run.info.run_id}", settle=8)
+            browser.open(f"{base}/experiments/{evals}/runs/{eval_run.info.run_id}", wait_for="sentiment_match/mean")
             saved.append(browser.save("m3-evaluation.png"))
         finally:
             browser.close()

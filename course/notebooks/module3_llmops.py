@@ -119,8 +119,9 @@ analysis.tool_usage(ts)
 # ## 6. Évaluation GenAI / GenAI evaluation
 #
 # `uv run llmops eval --suite ci` : l'analyseur tourne sur un jeu annoté, puis `mlflow.genai.evaluate` note ses
-# traces (scorers de code et juges). Ici sur les 12 premières lignes. Le résultat est un run de l'expérience
-# `comment-analyzer-eval` (onglet *Evaluations* dans l'interface).
+# traces (scorers de code et juges). Ici sur les 12 premières lignes seulement : les seuils d'`evals.yaml` sont
+# faits pour les 112 lignes de la suite, le verdict sur 12 lignes n'a pas valeur de preuve (il peut échouer). Le
+# résultat est un run de l'expérience `comment-analyzer-eval` (page *Evaluation runs* dans l'interface).
 
 # %%
 from llmops.evaluation.runner import run_suite
