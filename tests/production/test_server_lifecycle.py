@@ -1,0 +1,71 @@
+"""llmops.server: the local PostgreSQL cluster and MLflow's tracking server on it, crash and restart included."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from llmops.server import PostgresError, create_database, start_postgres
+from llmops.server.processes import free_port
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/health", timeout=2) as answer:
+            return answer.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def test_a_run_and_its_artifact_survive_a_server_crash_and_restart(mlflow_server):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_server.url)
+    experiment_id = client.create_experiment("lifecycle")
+    run = client.create_run(experiment_id)
+    client.log_metric(run.info.run_id, "roc_auc", 0.84)
+    client.log_text(run.info.run_id, "kept through the crash", "notes/readme.txt")
+    client.set_terminated(run.info.run_id)
+    # proxied artifacts: the file lands in the server's artifacts folder, not in a client-side mlruns/
+    assert [p.name for p in mlflow_server.artifacts_dir.rglob("readme.txt")] == ["readme.txt"]
+
+    mlflow_server.kill()
+    assert not _answers(mlflow_server.url)
+    mlflow_server.start()
+    assert _answers(mlflow_server.url)
+
+    again = MlflowClient(mlflow_server.url).get_run(run.info.run_id)
+    assert again.data.metrics == {"roc_auc": 0.84}
+    assert again.info.status == "FINISHED"
+    text = MlflowClient(mlflow_server.url).download_artifacts(run.info.run_id, "notes/readme.txt")
+    assert Path(text).read_text() == "kept through the crash"
+
+
+def test_new_databases_are_empty_and_separate(postgres_uri, new_database):
+    import psycopg
+
+    first, second = new_database("a"), new_database("b")
+    assert first != second
+    with psycopg.connect(first) as connection:
+        connection.execute("CREATE TABLE marker (x int)")
+    with psycopg.connect(second) as connection:
+        tables = connection.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0]
+    assert tables == 0
+    name = first.rsplit("/", 1)[1]
+    with pytest.raises(PostgresError, match=f"database '{name}' already exists"):
+        create_database(postgres_uri, name)
+
+
+def test_clear_errors_for_a_bad_database_name_an_unreachable_server_and_a_foreign_folder(postgres_uri, tmp_path):
+    with pytest.raises(PostgresError, match="database name 'Bad-Name'"):
+        create_database(postgres_uri, "Bad-Name")
+    port = free_port()
+    with pytest.raises(PostgresError, match=f"cannot connect to PostgreSQL at postgresql://postgres@127.0.0.1:{port}/"):
+        create_database(f"postgresql://postgres@127.0.0.1:{port}/postgres", "fine")
+    (tmp_path / "notes.txt").write_text("not a cluster")
+    with pytest.raises(PostgresError, match="neither empty nor a PostgreSQL data folder"):
+        start_postgres(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "not a cluster"
