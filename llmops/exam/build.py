@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 from llmops.exam.errors import ExamError
 from llmops.exam.scenario import KitComment, Scenario, make_scenario
+from llmops.mlflow_internals import trace_reading
 
 KIT_VERSION = 1
 EXPERIMENT = "exam-build"
@@ -154,10 +155,7 @@ def _record(scenario: Scenario, workdir: Path, repo: Path, uri: str) -> list[dic
         if comment.expected_doc_ids:
             mlflow.log_expectation(trace_id=trace_id, name="expected_doc_ids", value=list(comment.expected_doc_ids))
     tracing.flush()
-    from mlflow.tracing.client import TracingClient
-
-    client = TracingClient(uri)
-    return [client.get_trace(trace_id).to_dict() for _c, trace_id in trace_ids]
+    return [trace_reading.get_trace(uri, trace_id).to_dict() for _c, trace_id in trace_ids]
 
 
 def build_kit(seed: int, out: Path | str, repo: Path | str | None = None) -> BuildReport:

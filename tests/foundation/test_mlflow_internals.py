@@ -25,3 +25,18 @@ def test_trace_writing_shapes_match_installed_mlflow_and_name_what_changed(monke
     assert f"mirrors MLflow {MLFLOW_VERSION_CHECKED}" in message
     assert "MlflowV3SpanExporter._export_traces is gone" in message
     assert "table spans has no column model_provider" in message
+
+
+def test_trace_reading_matches_the_installed_mlflow_and_names_what_changed(monkeypatch):
+    from llmops.mlflow_internals import trace_reading
+
+    trace_reading.check_shapes()  # fails on an MLflow upgrade that moved a table, a column or a parameter
+
+    monkeypatch.setattr(trace_reading, "MLFLOW_VERSION_CHECKED", "2.0.0")
+    monkeypatch.setitem(trace_reading.TABLES, "spans", (*trace_reading.TABLES["spans"], "span_payload"))
+    with pytest.raises(trace_reading.MlflowShapeError) as caught:
+        trace_reading.check_shapes()
+    message = str(caught.value)
+    assert "the reading code mirrors 2.0.0" in message
+    assert "table 'spans' lost column(s) span_payload" in message
+    assert "trace_reading.py" in message
