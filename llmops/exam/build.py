@@ -18,7 +18,6 @@ from typing import Any, Iterator
 
 from llmops.exam.errors import ExamError
 from llmops.exam.scenario import KitComment, Scenario, make_scenario
-from llmops.mlflow_internals import trace_reading
 
 KIT_VERSION = 1
 EXPERIMENT = "exam-build"
@@ -109,6 +108,7 @@ def _record(scenario: Scenario, workdir: Path, repo: Path, uri: str) -> list[dic
     from llmops.agent.analyzer import PROMPT_NAME
     from llmops.agent.customers import CustomerTable
     from llmops.agent.tickets import TicketStore
+    from llmops.mlflow_internals import trace_reading
     from llmops.prompts import registry
     from llmops.prompts.source import load_source
     from llmops.rag import Retriever, ingest

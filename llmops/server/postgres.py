@@ -118,9 +118,9 @@ class PostgresCluster:
     def database_uri(self, name: str) -> str:
         return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{name}"
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, *, exist_ok: bool = False) -> str:
         """Create the empty database ``name`` and return its URI (see :func:`create_database`)."""
-        return create_database(self.uri, name)
+        return create_database(self.uri, name, exist_ok=exist_ok)
 
     def start(self, timeout: float = 60.0) -> PostgresCluster:
         """Start the server and return once it accepts connections."""
@@ -217,10 +217,11 @@ def _connect(uri: str):
         raise PostgresError(f"cannot connect to PostgreSQL at {redact_uri(uri)}: {reason}") from None
 
 
-def create_database(admin_uri: str, name: str) -> str:
+def create_database(admin_uri: str, name: str, *, exist_ok: bool = False) -> str:
     """Create the empty database ``name`` on the cluster ``admin_uri`` reaches; return the new database's URI.
 
-    ``name`` is lower-case letters, digits and underscores (no quoting surprises); an existing name is an error.
+    ``name`` is lower-case letters, digits and underscores (no quoting surprises); an existing name is an error
+    unless ``exist_ok`` (then its URI is returned as it is).
     """
     from psycopg import errors, sql
 
@@ -230,6 +231,8 @@ def create_database(admin_uri: str, name: str) -> str:
         try:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         except errors.DuplicateDatabase:
+            if exist_ok:
+                return _with_database(admin_uri, name)
             raise PostgresError(f"database {name!r} already exists on {redact_uri(admin_uri)}.") from None
     return _with_database(admin_uri, name)
 
