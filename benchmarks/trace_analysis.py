@@ -454,6 +454,8 @@ def main() -> None:
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="llmops-trace-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.workdir is None:
+        workdir.chmod(0o755)  # the PostgreSQL row's cluster lives in it, run by the `postgres` user when root
     args.file = workdir / "bench.jsonl"
     db = workdir / "mlflow.db"
     args.uri = f"sqlite:///{db}"
@@ -477,7 +479,7 @@ def main() -> None:
             f"reusing {args.file} ({args.file.stat().st_size / 1e6:,.0f} MB) and {db} ({db.stat().st_size / 1e6:,.0f} MB)"
         )
 
-    postgres = None if args.no_postgres else _postgres_store(args)
+    postgres = None if args.no_postgres else _postgres_store(args, workdir, reuse)
     # Rounds interleaved (file, store, naive, file, ...) on a machine shared with other work: each figure is
     # the median of its rounds, so one burst of someone else's load does not decide a ratio.
     rounds: dict[str, list[dict]] = {"file": [], "store": [], "naive": []}
@@ -556,31 +558,39 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _postgres_store(args: argparse.Namespace) -> dict | None:
-    """The trace file imported into a fresh PostgreSQL database: ``{"uri": ..., "close": callable}``."""
+def _postgres_store(args: argparse.Namespace, workdir: Path, reuse: bool) -> dict | None:
+    """The trace file imported into a PostgreSQL database (kept in ``workdir/postgres`` with ``--keep``, so
+    ``--reuse`` skips the import): ``{"uri": ..., "close": callable}``."""
     from llmops.server import PostgresError, create_database, drop_database, start_postgres
+    from llmops.server.postgres import database_exists
 
     cluster = None
+    name = f"llmops_bench_{args.traces}"
     try:
         if args.postgres:
             admin = args.postgres
         else:
-            cluster = start_postgres()
+            cluster = start_postgres(workdir / "postgres")
             admin = cluster.uri
-        name = f"llmops_bench_{os.getpid()}"
-        uri = create_database(admin, name)
+        if reuse and database_exists(admin, name):
+            uri = admin.rsplit("/", 1)[0] + "/" + name
+            print(f"reusing PostgreSQL database {uri}")
+        else:
+            drop_database(admin, name)
+            uri = create_database(admin, name)
+            imported = _run_phase("import", args, uri)
+            rate = imported["result"]["imported"] / imported["seconds"]
+            print(f"import into a fresh PostgreSQL database: {imported['result']['imported']:,} traces in "
+                  f"{imported['seconds']:.1f} s ({rate:,.0f} traces/s incl. schema creation)")  # fmt: skip
     except PostgresError as exc:
         print(f"PostgreSQL row skipped: {exc}")
         if cluster is not None:
             cluster.stop()
         return None
-    imported = _run_phase("import", args, uri)
-    rate = imported["result"]["imported"] / imported["seconds"]
-    print(f"import into a fresh PostgreSQL database: {imported['result']['imported']:,} traces in "
-          f"{imported['seconds']:.1f} s ({rate:,.0f} traces/s incl. schema creation)")  # fmt: skip
 
     def close() -> None:
-        drop_database(admin, name)
+        if not args.keep:
+            drop_database(admin, name)
         if cluster is not None:
             cluster.stop()
 

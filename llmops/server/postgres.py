@@ -237,6 +237,12 @@ def create_database(admin_uri: str, name: str, *, exist_ok: bool = False) -> str
     return _with_database(admin_uri, name)
 
 
+def database_exists(admin_uri: str, name: str) -> bool:
+    """True when the cluster ``admin_uri`` reaches has a database ``name``."""
+    with _connect(admin_uri) as connection:
+        return connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
 def drop_database(admin_uri: str, name: str) -> None:
     """Drop the database ``name`` (closing its open connections first); a missing one is fine."""
     from psycopg import sql

@@ -7,11 +7,11 @@
 - ``mlflow_server_factory`` (session): ``mlflow_server_factory(backend_store_uri=None, workers=1) -> TrackingServer``
   started on a fresh database (or the one given), with its own artifacts folder; ``.url``, ``.kill()`` (SIGKILL),
   ``.start()`` (again, same port and database), ``.stop()``. All are stopped at the end of the session.
-- ``mlflow_server`` (module): one server per test module; ``server_tracking`` (module) also points
+- ``mlflow_server`` (session): the server the tests share; ``server_tracking`` (module) also points
   ``LLMOPS_TRACKING_URI`` / ``MLFLOW_TRACKING_URI`` / MLflow at it and restores the previous store afterwards.
 
 A server costs ~17-40 s to start on this machine (``import mlflow`` plus the migrations of a new database):
-share one per module, and start another only to test what needs it (a crash, several servers).
+share ``mlflow_server``, and start another only to test what needs it.
 """
 
 from __future__ import annotations
@@ -74,9 +74,10 @@ def mlflow_server_factory(new_database, tmp_path_factory) -> Iterator[Callable[.
         server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def mlflow_server(mlflow_server_factory) -> Iterator[TrackingServer]:
-    """One tracking server on a fresh database for the test module."""
+    """The tracking server the production tests share (on a fresh database): each test uses experiments and
+    model names of its own. A test may kill and restart it (same port, same database)."""
     server = mlflow_server_factory()
     yield server
     server.stop()
