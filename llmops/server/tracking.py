@@ -32,7 +32,7 @@ from llmops.server.postgres import redact_uri
 from llmops.server.processes import LOCALHOST, free_port, last_error, port_in_use, signal_group, stop_group, venv_bin
 from llmops.settings import OFFLINE_GUARDS
 
-DEFAULT_STARTUP_TIMEOUT = 180.0
+DEFAULT_STARTUP_TIMEOUT = 300.0  # a fresh virtual environment on a loaded 2-core machine took 106 s
 
 
 class TrackingServerError(UserError):
