@@ -59,7 +59,7 @@ def display_uri(uri: str) -> str:
     return uri
 
 
-def check_server(tracking_uri: str, experiment_name: str, timeout: float = 10.0) -> None:
+def check_server(tracking_uri: str, experiment_name: str, timeout: float = 30.0) -> None:
     """One request at start-up: raise :class:`TrackingServerError` with one clear line if it cannot be used."""
     where = display_uri(tracking_uri)
     reply = ServerApi(tracking_uri, timeout=timeout).probe(experiment_name)

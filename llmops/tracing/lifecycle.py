@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from llmops.errors import UserError
 from llmops.tracing.cost import Price, record_trace_cost, reset_prices, set_prices
 from llmops.tracing.redaction import redact_span
 
@@ -282,11 +283,41 @@ def flush(timeout: float | None = 60.0) -> bool:
 def stats() -> WriterStats:
     """Counters of the lossless writer since the process started: submitted, stored, dropped, failed,
     pending, blocked (times a caller had to wait for room in the queue)."""
+    if _STATE.writer is None:
+        return _no_stats()
+    return _STATE.writer.stats()
+
+
+def _no_stats() -> WriterStats:
     from llmops.tracing.exporter import WriterStats
 
-    if _STATE.writer is None:
-        return WriterStats(submitted=0, stored=0, dropped=0, failed=0, pending=0, blocked=0)
-    return _STATE.writer.stats()
+    return WriterStats(submitted=0, stored=0, dropped=0, failed=0, pending=0, blocked=0)
+
+
+class TracesLostError(UserError):
+    """Traces this process made were not stored (the message says how many and why to look at the log)."""
+
+
+def require_stored(since: WriterStats | None = None, timeout: float | None = None) -> WriterStats:
+    """Wait for the writer, then raise :class:`TracesLostError` if any trace made since ``since`` (a
+    :func:`stats` snapshot; default: process start) was lost or is still unwritten after ``timeout`` seconds
+    (default ``LLMOPS_TRACE_EXIT_FLUSH_TIMEOUT`` or 120). Returns the counters."""
+    if timeout is None:
+        timeout = float(os.environ.get("LLMOPS_TRACE_EXIT_FLUSH_TIMEOUT", "120"))
+    flush(timeout)
+    now = stats()
+    base = since or _no_stats()
+    lost = now.lost - base.lost
+    if lost or now.pending:
+        where = _STATE.current.tracking_uri if _STATE.current else "the tracking store"
+        from llmops.tracing.http_writer import display_uri
+
+        raise TracesLostError(
+            f"{lost + now.pending} of {now.submitted - base.submitted} trace(s) were not stored in "
+            f"{display_uri(where)} ({lost} lost, {now.pending} still unwritten after {timeout:.0f} s); "
+            "the ERROR lines above say why"
+        )
+    return now
 
 
 def _flush_at_exit() -> None:
