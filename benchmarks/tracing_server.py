@@ -41,10 +41,13 @@ def _count(count_uri: str, experiment: str) -> tuple[int, int]:
     query_traces = (
         "SELECT COUNT(*) FROM trace_info t JOIN experiments e ON e.experiment_id = t.experiment_id WHERE e.name = {p}"
     )
-    query_spans = "SELECT COUNT(*) FROM spans s JOIN experiments e ON e.experiment_id = s.experiment_id WHERE e.name = {p}"
+    query_spans = (
+        "SELECT COUNT(*) FROM spans s JOIN experiments e ON e.experiment_id = s.experiment_id WHERE e.name = {p}"
+    )
     if count_uri.startswith("sqlite:///"):
         with sqlite3.connect(count_uri[len("sqlite:///") :]) as conn:
-            return tuple(conn.execute(q.format(p="?"), (experiment,)).fetchone()[0] for q in (query_traces, query_spans))
+            queries = (query_traces, query_spans)
+            return tuple(conn.execute(q.format(p="?"), (experiment,)).fetchone()[0] for q in queries)
     import psycopg
 
     with psycopg.connect(count_uri.replace("postgresql+psycopg://", "postgresql://")) as conn:

@@ -217,7 +217,9 @@ class HttpBatchWriter:
                     attempt.transient = attempt.transient or reply
                     return
                 elif reply.status == 501:  # a store without span ingestion: MLflow's own per-trace path
-                    _logger.warning("llmops tracing: %s cannot take OTLP spans (%r); writing trace by trace", self.where, reply)
+                    _logger.warning(
+                        "llmops tracing: %s cannot take OTLP spans (%r); writing trace by trace", self.where, reply
+                    )
                     self._otlp = False
                     for job in chunk:
                         self._write_with_client(job)

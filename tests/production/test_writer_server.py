@@ -28,7 +28,8 @@ def _count_traces(server, experiment_id: str) -> int:
 
     uri = re.sub(r"^postgresql\+\w+://", "postgresql://", server.backend_store_uri)
     with psycopg.connect(uri) as conn:
-        return conn.execute("SELECT COUNT(*) FROM trace_info WHERE experiment_id = %s", (int(experiment_id),)).fetchone()[0]
+        query = "SELECT COUNT(*) FROM trace_info WHERE experiment_id = %s"
+        return conn.execute(query, (int(experiment_id),)).fetchone()[0]
 
 
 def _burst(n: int) -> None:
