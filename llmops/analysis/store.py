@@ -149,7 +149,7 @@ def _read(tables: TraceTables, experiment_id: str, trace_ids: list[str] | None, 
                 if root is not None:
                     roots[trace_id] = root
             elif inner is not None:
-                usage, model, model_attr = loads(inner)
+                usage, model, model_attr = inner
                 add_span(trace_id, span_id, parent_id, name or "", span_type, status, start, end, usage=usage,
                          model=model or model_attr)  # fmt: skip
             else:

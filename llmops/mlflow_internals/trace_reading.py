@@ -15,11 +15,17 @@ mlflow nor a database driver: a SQLite analysis without a filter never pays ``im
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 from llmops.mlflow_internals import MLFLOW_VERSION_CHECKED
+
+try:  # orjson parses span JSON 3-5x faster; it comes with chromadb but is not required
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - depends on the environment
+    _loads = json.loads
 
 #: The columns of MLflow's tables this module reads (checked against MLflow's SQLAlchemy models).
 TABLES: dict[str, tuple[str, ...]] = {
@@ -63,11 +69,10 @@ _SPANS_SQL = (
     "CASE WHEN {inner} AND s.status != 'ERROR' THEN {usage} END "
     "FROM spans s LEFT JOIN spans p ON p.trace_id = s.trace_id AND p.span_id = s.parent_span_id WHERE {where}"
 )
-# both give a JSON array text of the three attribute values (each a JSON-encoded string, or null)
+# SQLite extracts the three attribute values itself (a JSON array text); PostgreSQL's JSON parser is ~10x slower
+# than orjson on these large documents (5 s for 20,000 spans), so it sends the content and the reader extracts.
 _SQLITE_USAGE = "json_extract(s.content, " + ", ".join(f"'$.attributes.\"{k}\"'" for k in _USAGE_KEYS) + ")"
-_POSTGRES_USAGE = (
-    "json_build_array(" + ", ".join(f"(s.content::json)->'attributes'->'{k}'" for k in _USAGE_KEYS) + ")::text"
-)
+_POSTGRES_USAGE = "s.content"
 _TRACES_SQL = (
     "SELECT t.request_id, t.experiment_id, t.trace_name, t.timestamp_ms, t.execution_time_ms, t.status, "
     "t.session_id, t.input_tokens, t.output_tokens, t.total_tokens, t.request_preview "
@@ -201,7 +206,7 @@ class TraceTables:
     def span_chunks(self, experiment_id: str, trace_ids: list[str] | None, size: int = 4000) -> Iterator[list[tuple]]:
         """Chunks of span rows, on a connection of its own: trace id, span id, parent id, name, type, status,
         start ns, end ns, content JSON (roots, errors, model calls, retrievers; else None), and for the inner
-        span of a model call a JSON array ``[token usage, model, model]`` (else None)."""
+        span of a model call the list ``[token usage, model, model]`` of its attributes (else None)."""
         reader = TraceTables(self.dialect, self.target)
         try:
             yield from reader._span_chunks(experiment_id, trace_ids, size)
@@ -233,11 +238,19 @@ class TraceTables:
             cursor = self.connection.cursor(name="llmops_spans")  # server-side: streamed, not all in memory
             cursor.itersize = size
             cursor.execute(sql, params)
+        sqlite = self.dialect == "sqlite"
         while True:
             rows = cursor.fetchmany(size)
             if not rows:
                 return
-            yield rows
+            yield [row if row[9] is None else (*row[:9], _usage_attributes(row[9], sqlite)) for row in rows]
+
+
+def _usage_attributes(value: str | bytes, extracted: bool) -> list[Any]:
+    if extracted:
+        return _loads(value)
+    attributes = _loads(value).get("attributes") or {}
+    return [attributes.get(key) for key in _USAGE_KEYS]
 
 
 # ---------------------------------------------------------------------------------------------------------
