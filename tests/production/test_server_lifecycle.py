@@ -69,3 +69,23 @@ def test_clear_errors_for_a_bad_database_name_an_unreachable_server_and_a_foreig
     with pytest.raises(PostgresError, match="neither empty nor a PostgreSQL data folder"):
         start_postgres(tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "not a cluster"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((), "name the database: --backend-store-uri postgresql://... or --postgres-dir DIR"),
+        (("--backend-store-uri", "postgresql://u@h/db", "--postgres-dir", "pg"), "name the database"),
+        (("--backend-store-uri", "sqlite:///mlflow.db"), "must be a PostgreSQL URI (postgresql://...), not sqlite:///mlflow.db"),
+        (("--backend-store-uri", "mysql://app:s3cret@db/mlflow"), "not mysql://app:***@db/mlflow"),
+    ],
+)
+def test_llmops_server_refuses_a_missing_or_foreign_database_before_starting_anything(args, message):
+    from typer.testing import CliRunner
+
+    from llmops.cli import app
+
+    result = CliRunner().invoke(app, ["server", *args])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert "s3cret" not in result.output  # a password never reaches the terminal
