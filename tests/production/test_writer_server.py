@@ -49,6 +49,16 @@ def _burst(n: int) -> None:
         agent(i)
 
 
+@pytest.fixture(autouse=True)
+def _restore_tracking_uri():
+    """setup() points MLflow at the server; the tests after these find the store they had."""
+    import mlflow
+
+    previous = mlflow.get_tracking_uri()
+    yield
+    mlflow.set_tracking_uri(previous)
+
+
 @pytest.fixture(scope="module")
 def kb_chroma(tmp_path_factory) -> Path:
     from llmops.rag import ingest
@@ -153,13 +163,15 @@ def _comparable(trace) -> dict:
     }
 
 
-def test_an_analyzer_trace_reads_back_the_same_from_sqlite_and_through_the_server(mlflow_server, kb_chroma, tmp_path):
+def test_an_analyzer_trace_reads_back_the_same_from_sqlite_and_through_the_server(
+    mlflow_server, kb_chroma, session_store, tmp_path
+):
     from mlflow.tracing.client import TracingClient
 
     import llmops.tracing as tracing
 
     chroma = kb_chroma
-    sqlite_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    sqlite_uri = session_store  # the session's SQLite store (already migrated when other tests ran first)
     try:
         on_sqlite = _analyze_once(sqlite_uri, chroma, tmp_path)
         on_server = _analyze_once(mlflow_server.url, chroma, tmp_path)
@@ -188,12 +200,12 @@ def test_a_server_killed_mid_burst_and_restarted_10s_later_loses_no_trace(mlflow
 
     setup = traced_server(server_wait=180)
     before = tracing.stats()
-    n = 300
+    n = 150
     killed = {}
 
     def kill_mid_burst() -> None:
         deadline = time.monotonic() + 60
-        while tracing.stats().stored - before.stored < 20 and time.monotonic() < deadline:
+        while tracing.stats().stored - before.stored < 10 and time.monotonic() < deadline:
             time.sleep(0.02)
         killed["pending"] = tracing.stats().pending
         mlflow_server.kill()
