@@ -233,11 +233,12 @@ def setup(
 
 def _ensure_experiment(name: str, uri: str, previous: TracingSetup | None) -> str:
     import mlflow
-    from mlflow.tracking.fluent import _get_experiment_id
+
+    from llmops.mlflow_internals.trace_writing import active_experiment_id
 
     # set_experiment() resets the tracer provider and costs a query: skip it when nothing changed.
     if previous is not None and previous.tracking_uri == uri and previous.experiment_name == name:
-        if _get_experiment_id() == previous.experiment_id:
+        if active_experiment_id() == previous.experiment_id:
             return previous.experiment_id
     return mlflow.set_experiment(name).experiment_id
 

@@ -35,6 +35,7 @@ from llmops.mlflow_internals.trace_writing.server import (
 from llmops.mlflow_internals.trace_writing.spans import (
     ClientTraceWriter,
     LosslessSpanExporter,
+    active_experiment_id,
     default_span_processor,
     has_attachments,
     in_evaluation,
@@ -55,6 +56,7 @@ __all__ = [
     "ServerApi",
     "ServerReply",
     "SqlBatchWriter",
+    "active_experiment_id",
     "add_size_stats",
     "check_shapes",
     "default_span_processor",
@@ -139,6 +141,7 @@ def check_shapes() -> None:
         MlflowV3SpanProcessor.on_start, "MlflowV3SpanProcessor.on_start", ["span", "parent_context"]
     )
     need(InMemoryTraceManager, "get_instance", "get_trace", label="InMemoryTraceManager")
+    need(mlflow.tracking.fluent, "_get_experiment_id", label="mlflow.tracking.fluent")
     need(tracing_config.get_config(), "span_processors", label="mlflow.tracing.config.get_config()")
     need(TracingClient, "_upload_trace_data", "_upload_attachments", "link_prompt_versions_to_trace",
          label="TracingClient")  # fmt: skip

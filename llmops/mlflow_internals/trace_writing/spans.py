@@ -100,6 +100,13 @@ def default_span_processor(tracking_uri: str, before_start: Callable[[], None]) 
     )
 
 
+def active_experiment_id() -> str | None:
+    """The experiment fluent MLflow calls use now, without the query ``set_experiment`` costs."""
+    from mlflow.tracking.fluent import _get_experiment_id
+
+    return _get_experiment_id()
+
+
 def install_processor_factory(factory: Callable[[str], Any]) -> Callable[[str], Any]:
     """Make MLflow build its span processor with ``factory(tracking_uri)``; returns the factory replaced."""
     original = _provider._get_mlflow_span_processor
