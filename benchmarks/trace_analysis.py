@@ -13,11 +13,15 @@
    b. ``summary`` from the SQLite store (``load_store``, direct SQL read);
    c. the same summary table the naive way: ``mlflow.search_traces(return_type="list")`` and Python loops
       over the Span objects;
-   and checks the three tables agree. Also times the CLI end to end (``llmops traces summary --from``).
+   d. ``summary`` from a PostgreSQL store holding the same traces (``load_store`` on a ``postgresql://`` URI,
+      direct SQL read; the database is created on ``--postgres ADMIN_URI``, else on a throwaway local cluster;
+      ``--no-postgres`` skips it);
+   and checks the tables agree. Also times the CLI end to end (``llmops traces summary --from``).
 
-Targets: file <= 10 s, store >= 10x faster than the naive way, peak memory <= 2 GB.
+Targets: file <= 10 s, PostgreSQL <= 10 s, store >= 10x faster than the naive way, peak memory <= 2 GB.
 
     uv run python benchmarks/trace_analysis.py [--traces 10000] [--rounds 3] [--workdir DIR] [--keep] [--reuse]
+        [--postgres postgresql://user@host:port/postgres | --no-postgres]
 """
 
 from __future__ import annotations
@@ -397,10 +401,10 @@ def _phase(name: str, args: argparse.Namespace) -> None:
 
         table = summary(load_file(args.file))
         result = dict(zip(table["metric"], table["value"]))
-    elif name == "store":
+    elif name in ("store", "postgres"):
         from llmops.analysis import load_store, summary
 
-        table = summary(load_store(args.experiment, tracking_uri=args.uri))
+        table = summary(load_store(args.experiment, tracking_uri=args.uri, method="sql"))
         result = dict(zip(table["metric"], table["value"]))
     elif name == "naive":
         result = naive_summary(args.uri, args.experiment)
@@ -419,8 +423,8 @@ def _phase(name: str, args: argparse.Namespace) -> None:
     )
 
 
-def _run_phase(name: str, args: argparse.Namespace) -> dict:
-    command = [sys.executable, __file__, "--phase", name, "--file", str(args.file), "--uri", args.uri,
+def _run_phase(name: str, args: argparse.Namespace, uri: str | None = None) -> dict:
+    command = [sys.executable, __file__, "--phase", name, "--file", str(args.file), "--uri", uri or args.uri,
                "--experiment", args.experiment]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
@@ -436,6 +440,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Keep the generated file and store.")
     parser.add_argument("--reuse", action="store_true", help="Reuse the file and store of an earlier --workdir run.")
     parser.add_argument("--rounds", type=int, default=3, help="Interleaved rounds per measurement (median reported).")
+    parser.add_argument("--postgres", metavar="ADMIN_URI", help="PostgreSQL cluster for the PostgreSQL row "
+                        "(a database is created and dropped there); default: a throwaway local cluster.")
+    parser.add_argument("--no-postgres", action="store_true", help="Skip the PostgreSQL row.")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--uri", help=argparse.SUPPRESS)
@@ -447,6 +454,8 @@ def main() -> None:
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="llmops-trace-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.workdir is None:
+        workdir.chmod(0o755)  # the PostgreSQL row's cluster lives in it, run by the `postgres` user when root
     args.file = workdir / "bench.jsonl"
     db = workdir / "mlflow.db"
     args.uri = f"sqlite:///{db}"
@@ -470,12 +479,17 @@ def main() -> None:
             f"reusing {args.file} ({args.file.stat().st_size / 1e6:,.0f} MB) and {db} ({db.stat().st_size / 1e6:,.0f} MB)"
         )
 
+    postgres = None if args.no_postgres else _postgres_store(args, workdir, reuse)
     # Rounds interleaved (file, store, naive, file, ...) on a machine shared with other work: each figure is
     # the median of its rounds, so one burst of someone else's load does not decide a ratio.
     rounds: dict[str, list[dict]] = {"file": [], "store": [], "naive": []}
+    if postgres is not None:
+        rounds["postgres"] = []
     for _ in range(args.rounds):
         for name in rounds:
-            rounds[name].append(_run_phase(name, args))
+            rounds[name].append(_run_phase(name, args, postgres["uri"] if name == "postgres" else None))
+    if postgres is not None:
+        postgres["close"]()
     runs = {}
     for name, results in rounds.items():
         ordered = sorted(results, key=lambda r: r["seconds"])
@@ -492,7 +506,10 @@ def main() -> None:
     print(f"{'summary of ' + format(args.traces, ',') + ' traces (median of rounds)':<44}{'wall s':>9}{'CPU s':>9}"
           f"{'peak MB':>10}{'traces/s':>10}  rounds (wall s)")  # fmt: skip
     for label, name in (("from the trace file (load_file)", "file"), ("from the SQLite store (load_store)", "store"),
+                        ("from PostgreSQL (load_store, direct SQL)", "postgres"),
                         ("naive: mlflow.search_traces + loops", "naive")):  # fmt: skip
+        if name not in runs:
+            continue
         run = runs[name]
         print(f"{label:<44}{run['seconds']:>9.2f}{run['cpu']:>9.2f}{run['peak_mb']:>10,.0f}"
               f"{args.traces / run['seconds']:>10,.0f}  {run['all']}")  # fmt: skip
@@ -514,12 +531,14 @@ def main() -> None:
         (f"file >= 10x faster than naive ({naive_s / file_s:.1f}x)", naive_s / file_s >= 10),
         (f"peak memory <= 2 GB (max {peak:,.0f} MB)", peak <= 2048),
     ]
+    if "postgres" in runs:
+        checks.insert(1, (f"PostgreSQL <= 10 s ({runs['postgres']['seconds']:.2f} s)", runs["postgres"]["seconds"] <= 10))
     for text, ok in checks:
         print(f"  {'PASS' if ok else 'FAIL'}  {text}")
 
     naive = runs["naive"]["result"]
     mismatches = []
-    for name in ("file", "store"):
+    for name in [n for n in runs if n != "naive"]:
         for key, expected in naive.items():
             got = runs[name]["result"].get(key)
             if isinstance(expected, float) and got is not None:
@@ -528,7 +547,7 @@ def main() -> None:
                 same = got == expected
             if not same:
                 mismatches.append(f"{name}.{key}: {got!r} != naive {expected!r}")
-    print(f"  {'PASS' if not mismatches else 'FAIL'}  the three summaries agree on {len(naive)} figures")
+    print(f"  {'PASS' if not mismatches else 'FAIL'}  the {len(runs)} summaries agree on {len(naive)} figures")
     for line in mismatches[:20]:
         print(f"        {line}")
     print()
@@ -537,6 +556,45 @@ def main() -> None:
         print(f"  {key:<32}{value}")
     if not args.keep and args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _postgres_store(args: argparse.Namespace, workdir: Path, reuse: bool) -> dict | None:
+    """The trace file imported into a PostgreSQL database (kept in ``workdir/postgres`` with ``--keep``, so
+    ``--reuse`` skips the import): ``{"uri": ..., "close": callable}``."""
+    from llmops.server import PostgresError, create_database, drop_database, start_postgres
+    from llmops.server.postgres import database_exists
+
+    cluster = None
+    name = f"llmops_bench_{args.traces}"
+    try:
+        if args.postgres:
+            admin = args.postgres
+        else:
+            cluster = start_postgres(workdir / "postgres")
+            admin = cluster.uri
+        if reuse and database_exists(admin, name):
+            uri = admin.rsplit("/", 1)[0] + "/" + name
+            print(f"reusing PostgreSQL database {uri}")
+        else:
+            drop_database(admin, name)
+            uri = create_database(admin, name)
+            imported = _run_phase("import", args, uri)
+            rate = imported["result"]["imported"] / imported["seconds"]
+            print(f"import into a fresh PostgreSQL database: {imported['result']['imported']:,} traces in "
+                  f"{imported['seconds']:.1f} s ({rate:,.0f} traces/s incl. schema creation)")  # fmt: skip
+    except PostgresError as exc:
+        print(f"PostgreSQL row skipped: {exc}")
+        if cluster is not None:
+            cluster.stop()
+        return None
+
+    def close() -> None:
+        if not args.keep:
+            drop_database(admin, name)
+        if cluster is not None:
+            cluster.stop()
+
+    return {"uri": uri, "close": close}
 
 
 if __name__ == "__main__":

@@ -68,6 +68,8 @@ class Settings:
     churn_serve_batch_wait_ms: float = 2.0
     # Never printed: a repr of the settings ends up in logs and tracebacks.
     llm_api_key: str | None = field(default=None, repr=False)
+    # production mode: the tracking server's database, read directly by the analysis (may hold a password)
+    backend_store_uri: str | None = field(default=None, repr=False)
 
     @property
     def offline(self) -> bool:
@@ -140,6 +142,7 @@ def get_settings() -> Settings:
         churn_serve_engine=engine,
         churn_serve_batch_wait_ms=_number("CHURN_SERVE_BATCH_WAIT_MS", "2", float, minimum=0),
         llm_api_key=api_key,
+        backend_store_uri=os.environ.get("LLMOPS_BACKEND_STORE_URI", "").strip() or None,
     )
     if settings.offline:
         apply_offline_guards()

@@ -30,6 +30,7 @@ from llmops.analysis.errors import (
     TraceFilterError,
     TraceNotFoundError,
 )
+from llmops.mlflow_internals import trace_reading
 
 try:  # orjson parses trace JSON 3-5x faster; it comes with chromadb but is not required
     import orjson
@@ -299,9 +300,6 @@ def search_trace_pages(
 ) -> Iterator[list[Any]]:
     """Pages of ``mlflow.entities.Trace`` (oldest first) matching the filter; MLflow's filter errors become
     :class:`TraceFilterError`."""
-    from mlflow.tracing.client import TracingClient
-
-    client = TracingClient(tracking_uri)
     token = None
     seen = 0
     while True:
@@ -309,20 +307,15 @@ def search_trace_pages(
         if size <= 0:
             return
         try:
-            page = client.search_traces(
-                locations=[experiment_id],
-                filter_string=filter_string or None,
-                max_results=size,
-                order_by=["timestamp_ms ASC", "request_id ASC"],  # ties broken by id: a stable file
-                page_token=token,
+            page, token = trace_reading.search_trace_page(
+                tracking_uri, experiment_id, filter_string, max_results=size, page_token=token,
                 include_spans=include_spans,
-            )
+            )  # fmt: skip
         except Exception as exc:
             raise filter_error(filter_string, exc) from exc
         if page:
             seen += len(page)
-            yield list(page)
-        token = page.token
+            yield page
         if not token or not page:
             return
 
@@ -438,27 +431,11 @@ class _TraceImporter:
         self.tracking_uri = tracking_uri
         self.experiment_id = experiment_id
         self.client = TracingClient(tracking_uri)
-        self.store = self.client.store
         self._batch_backend = _batch_backend(tracking_uri)
 
     def existing_ids(self, trace_ids: list[str]) -> set[str]:
         """Which of ``trace_ids`` the store already has (in any experiment: trace ids are global)."""
-        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
-        if isinstance(self.store, SqlAlchemyStore):
-            from mlflow.store.tracking.dbmodels.models import SqlTraceInfo
-
-            with self.store.ManagedSessionMaker() as session:
-                rows = session.query(SqlTraceInfo.request_id).filter(SqlTraceInfo.request_id.in_(trace_ids)).all()
-            return {row[0] for row in rows}
-        found = set()
-        for trace_id in trace_ids:
-            try:
-                self.client.get_trace_info(trace_id)
-                found.add(trace_id)
-            except Exception:
-                pass
-        return found
+        return trace_reading.existing_trace_ids(self.tracking_uri, trace_ids)
 
     def prepare(self, item: dict[str, Any]) -> Any:
         from mlflow.entities import Trace
@@ -513,7 +490,6 @@ def _batch_backend(tracking_uri: str) -> tuple[Any, Any] | None:
 def get_trace_dict(trace_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
     """One trace of the tracking store as an MLflow trace dictionary; :class:`TraceNotFoundError` if absent."""
     from mlflow.exceptions import MlflowException
-    from mlflow.tracing.client import TracingClient
 
     from llmops.settings import get_settings
 
@@ -521,7 +497,7 @@ def get_trace_dict(trace_id: str, tracking_uri: str | None = None) -> dict[str, 
     uri = resolve_tracking_uri(tracking_uri)
     check_sqlite_store(uri)
     try:
-        return TracingClient(uri).get_trace(trace_id).to_dict()
+        return trace_reading.get_trace(uri, trace_id).to_dict()
     except MlflowException as exc:
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"):
             raise TraceNotFoundError(f"trace {trace_id} is not in the tracking store {uri}") from None

@@ -84,17 +84,19 @@ def load_store(
     *,
     tracking_uri: str | None = None,
     method: str = "auto",
+    database_uri: str | None = None,
 ) -> TraceSet:
     """The trace set of an experiment (default: the configured one) of a tracking store, optionally narrowed
     by an MLflow ``search_traces`` filter (``"trace.status = 'ERROR'"``, ``"tags.k = 'v'"``...).
 
-    ``method="auto"`` reads a SQLite store's tables directly (filters are still evaluated by MLflow, which
-    returns the matching trace ids) and any other store through ``TracingClient.search_traces``;
+    ``method="auto"`` reads a SQLite or PostgreSQL store's tables directly, and a tracking server's database
+    when it is named (``database_uri``, else ``LLMOPS_BACKEND_STORE_URI``); filters are still evaluated by
+    MLflow, which returns the matching trace ids. Any other store is read through MLflow's search;
     ``"sql"`` and ``"mlflow"`` force one path. A filter MLflow rejects raises
     :class:`~llmops.analysis.errors.TraceFilterError` quoting MLflow's reason.
     """
     from llmops.analysis import store
-    from llmops.analysis.io import check_sqlite_store, experiment_id_for, resolve_tracking_uri, sqlite_path
+    from llmops.analysis.io import check_sqlite_store, experiment_id_for, resolve_tracking_uri
     from llmops.settings import get_settings
 
     settings = get_settings()  # also keeps MLflow offline when the offline model is selected
@@ -103,21 +105,21 @@ def load_store(
     name = experiment or settings.experiment_name
     if method not in ("auto", "sql", "mlflow"):
         raise ValueError(f"method must be auto, sql or mlflow, not {method!r}")
-    db = sqlite_path(uri)
+    db = store.direct_database(uri, database_uri)
     experiment_id = None
     if method != "mlflow" and db is not None and not filter_string:
-        experiment_id = store.experiment_id_sqlite(db, name)
+        experiment_id = store.experiment_id_direct(db, name)
     if experiment_id is None:
         experiment_id = experiment_id_for(name, uri)
     source = f"experiment {name!r} of {uri}" + (f" matching {filter_string!r}" if filter_string else "")
     if method != "mlflow" and db is not None:
         trace_ids = store.matching_trace_ids(uri, experiment_id, filter_string) if filter_string else None
         with _gc_paused():
-            builder = store.read_sqlite(db, experiment_id, trace_ids, tracking_uri=uri, strict=method == "sql")
+            builder = store.read_direct(db, experiment_id, trace_ids, tracking_uri=uri, strict=method == "sql")
             if builder is not None:
                 return builder.build(source=source)
     if method == "sql":
-        raise ValueError(f"{uri} is not a SQLite store; use method='auto' or 'mlflow'")
+        raise ValueError(f"{uri} is not a SQL store and names no database; use method='auto' or 'mlflow'")
     builder = TableBuilder()
     from llmops.analysis.io import search_trace_pages
 

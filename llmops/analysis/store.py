@@ -1,107 +1,80 @@
-"""Reading traces straight from an MLflow SQLite store's tables (the fast path of :func:`load_store`).
+"""Reading traces straight from an MLflow store's tables (the fast path of :func:`load_store`).
 
-``mlflow.search_traces`` rebuilds every span as an entity object, ~600-800 traces/s with spans here. The
-analysis needs a dozen fields per span, and MLflow 3.17 keeps each span's JSON in ``spans.content`` next to
-indexed columns (trace id, span id, parent, name, type, status, start, end). So this reader asks SQLite for
-those columns plus a few ``json_extract`` values per span (token usage and model on model spans, documents
-on retrievers, the exception event on errors) and hands them to the same builder the file reader uses.
+``mlflow.search_traces`` rebuilds every span as an entity object, ~600-800 traces/s with spans here (and
+fewer over REST). The analysis needs a dozen fields per span, and MLflow keeps each span's JSON in
+``spans.content`` next to indexed columns (trace id, span id, parent, name, type, status, start, end). So this
+reader asks the database for those columns plus a few JSON values per span (token usage and model on model
+spans, documents on retrievers, the exception event on errors) and hands them to the same builder the file
+reader uses. The SQL itself lives in :mod:`llmops.mlflow_internals.trace_reading`, for SQLite and PostgreSQL.
 
-The connection is read-only. The SQL matches MLflow 3.17's schema; when the query fails on another schema
-(or a trace keeps its spans in the artifact store), the traces are read through MLflow instead.
+Which database: a ``sqlite:///`` or ``postgresql://`` tracking URI is read directly; an ``http(s)://`` tracking
+server is read directly when its backend database is named (``database_uri=``, or ``LLMOPS_BACKEND_STORE_URI``),
+else through MLflow's REST API. The connection is read-only. When the query fails on another schema (or a trace
+keeps its spans in the artifact store), the traces are read through MLflow instead.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import sqlite3
 import threading
 from typing import Any
 
+from llmops.analysis.fields import decoded, token_usage
 from llmops.analysis.io import loads
 from llmops.analysis.tables import TableBuilder
+from llmops.mlflow_internals import trace_reading
+from llmops.mlflow_internals.trace_reading import TraceTables
+from llmops.server.postgres import redact_uri
 
 _logger = logging.getLogger(__name__)
-
-# Per span: the indexed columns and, for the spans the analysis reads more of (roots, errors, model calls,
-# retrievers), the JSON content as bytes. orjson parses it faster than SQLite's json_extract, and the query
-# runs in a thread that overlaps with the parsing (SQLite releases the GIL).
-# The inner client span of an LLM call (OpenAI's ``Completions`` under LangChain's ``ChatOpenAI``) repeats
-# the call: only its usage and model are read, by SQLite, in the reader thread.
-_INNER = "(s.type IN ('CHAT_MODEL', 'LLM') AND p.type IN ('CHAT_MODEL', 'LLM'))"
-_SPANS_SQL = (
-    "SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.type, s.status, s.start_time_unix_nano, "
-    "s.end_time_unix_nano, "
-    f"CASE WHEN s.status = 'ERROR' OR (s.type IN ('CHAT_MODEL', 'LLM') AND NOT {_INNER}) "
-    "OR s.parent_span_id IS NULL OR s.type = 'RETRIEVER' THEN CAST(s.content AS BLOB) END, "
-    f"CASE WHEN {_INNER} AND s.status != 'ERROR' THEN json_extract(s.content, "
-    "'$.attributes.\"mlflow.chat.tokenUsage\"', '$.attributes.\"mlflow.llm.model\"', '$.attributes.model') END "
-    "FROM spans s LEFT JOIN spans p ON p.trace_id = s.trace_id AND p.span_id = s.parent_span_id {where}"
-)
-
-_TRACES_SQL = """
-SELECT t.request_id, t.experiment_id, t.trace_name, t.timestamp_ms, t.execution_time_ms, t.status, t.session_id,
-       t.input_tokens, t.output_tokens, t.total_tokens, t.request_preview
-FROM trace_info t JOIN {selection} ON t.request_id = sel.trace_id
-"""
-
-_KEYS_SQL = """
-SELECT m.request_id, m.key, m.value FROM {table} m JOIN {selection} ON m.request_id = sel.trace_id
-WHERE m.key IN ({keys})
-"""
-
-_ASSESSMENTS_SQL = """
-SELECT a.trace_id, a.assessment_id, a.name, a.assessment_type, a.value, a.error, a.created_timestamp,
-       a.source_type, a.source_id, a.span_id, a.rationale, a.valid
-FROM assessments a JOIN {selection} USING (trace_id)
-"""
 
 _METADATA_KEYS = ("mlflow.trace.user", "llmops.cost_usd", "mlflow.trace.session", "mlflow.trace.tokenUsage")
 _TAG_KEYS = ("mlflow.linkedPrompts", "mlflow.traceName")
 
 
-def experiment_id_sqlite(db_path: str, name: str) -> str | None:
+def direct_database(tracking_uri: str, database_uri: str | None = None) -> tuple[str, str] | None:
+    """``(dialect, target)`` of the database to read for ``tracking_uri``, or None (read through MLflow).
+
+    A SQL tracking URI is its own database; a tracking server's is ``database_uri`` or the
+    ``LLMOPS_BACKEND_STORE_URI`` setting (the ``--backend-store-uri`` the server was started with).
+    """
+    direct = trace_reading.database_target(tracking_uri)
+    if direct is not None:
+        return direct
+    if tracking_uri.startswith(("http://", "https://")):
+        if database_uri is None:
+            from llmops.settings import get_settings
+
+            database_uri = get_settings().backend_store_uri
+        if database_uri:
+            return trace_reading.database_target(database_uri)
+    return None
+
+
+def experiment_id_direct(database: tuple[str, str], name: str) -> str | None:
     """The id of the active experiment ``name`` (default workspace) read directly, or None when the lookup
     cannot answer (the caller then asks MLflow, which also explains a missing experiment). Saves importing
     mlflow (~4 s) for an analysis without a filter."""
     try:
-        connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-        try:
-            rows = connection.execute(
-                "SELECT experiment_id FROM experiments WHERE name = ? AND lifecycle_stage = 'active' "
-                "AND workspace = 'default'",
-                (name,),
-            ).fetchall()
-        finally:
-            connection.close()
-    except sqlite3.Error:
+        with TraceTables(*database) as tables:
+            return tables.experiment_id(name)
+    except trace_reading.read_errors():
         return None
-    return str(rows[0][0]) if len(rows) == 1 else None
 
 
 def matching_trace_ids(tracking_uri: str, experiment_id: str, filter_string: str) -> list[str]:
     """Ids of the traces MLflow's filter selects (MLflow evaluates the filter, without loading spans)."""
-    from mlflow.tracing.client import TracingClient
-
     from llmops.analysis.io import filter_error
 
-    store = TracingClient(tracking_uri).store
-    ids: list[str] = []
-    token = None
-    while True:
-        try:
-            infos, token = store.search_traces(
-                locations=[experiment_id], filter_string=filter_string, max_results=5000, page_token=token
-            )
-        except Exception as exc:
-            raise filter_error(filter_string, exc) from exc
-        ids.extend(info.trace_id for info in infos)
-        if not token or not infos:
-            return ids
+    try:
+        return trace_reading.search_trace_ids(tracking_uri, experiment_id, filter_string)
+    except Exception as exc:
+        raise filter_error(filter_string, exc) from exc
 
 
-def read_sqlite(
-    db_path: str,
+def read_direct(
+    database: tuple[str, str],
     experiment_id: str,
     trace_ids: list[str] | None,
     *,
@@ -109,87 +82,51 @@ def read_sqlite(
     strict: bool = False,
 ) -> TableBuilder | None:
     """A filled :class:`TableBuilder` for the experiment's traces (or the given ids), or None when this
-    store's schema is not the one this reader knows (the caller then goes through MLflow)."""
+    database's schema is not the one this reader knows (the caller then goes through MLflow)."""
+    errors = trace_reading.read_errors()
+    where = redact_uri(database[1])
     try:
-        connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
+        tables = TraceTables(*database)
+    except errors as exc:
         if strict:
             raise
-        _logger.warning("llmops analysis: cannot open %s directly (%s); reading through MLflow", db_path, exc)
+        _logger.warning("llmops analysis: cannot open %s directly (%s); reading through MLflow", where, exc)
         return None
     try:
-        return _read(connection, db_path, experiment_id, trace_ids, tracking_uri)
-    except sqlite3.Error as exc:
+        return _read(tables, experiment_id, trace_ids, tracking_uri)
+    except errors as exc:
         if strict:
             raise
-        _logger.warning("llmops analysis: direct read of %s failed (%s); reading through MLflow", db_path, exc)
+        _logger.warning("llmops analysis: direct read of %s failed (%s); reading through MLflow", where, exc)
         return None
     finally:
-        connection.close()
+        tables.close()
 
 
-def _span_rows(db_path: str, sql: str, params: tuple, trace_ids: list[str] | None, out: queue.Queue) -> None:
-    """Producer thread: run the span query on its own connection and hand rows over in chunks. SQLite
-    releases the GIL while it reads and parses, so this overlaps with the row processing in the caller."""
-    connection = None
+def _span_rows(tables: TraceTables, experiment_id: str, trace_ids: list[str] | None, out: queue.Queue) -> None:
+    """Producer thread: run the span query on its own connection and hand rows over in chunks. Both drivers
+    release the GIL while the database works, so this overlaps with the row processing in the caller."""
     try:
-        connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-        connection.execute("PRAGMA mmap_size = 4294967296")  # read pages in place (read-only): ~5-10% faster
-        if trace_ids is not None:
-            connection.execute("CREATE TEMP TABLE sel (trace_id TEXT PRIMARY KEY)")
-            connection.executemany("INSERT OR IGNORE INTO sel VALUES (?)", ((i,) for i in trace_ids))
-        cursor = connection.execute(sql, params)
-        while True:
-            rows = cursor.fetchmany(4000)
+        for rows in tables.span_chunks(experiment_id, trace_ids):
             out.put(rows)
-            if not rows:
-                break
+        out.put([])
     except BaseException as exc:  # handed to the caller, which re-raises it
         out.put(exc)
-    finally:
-        if connection is not None:
-            connection.close()
 
 
-def _read(
-    connection: sqlite3.Connection, db_path: str, experiment_id: str, trace_ids: list[str] | None, tracking_uri: str
-) -> TableBuilder:
-    if trace_ids is None:
-        # most of the store: read the table in storage order (a full scan) rather than through the
-        # experiment index, whose start-time order jumps around the file
-        mine, total = connection.execute(
-            "SELECT (SELECT count(*) FROM trace_info WHERE experiment_id = ?), (SELECT count(*) FROM trace_info)",
-            (int(experiment_id),),
-        ).fetchone()
-        column = "+s.experiment_id" if total and mine * 2 >= total else "s.experiment_id"
-        where, params = f"WHERE {column} = ?", (int(experiment_id),)
-    else:
-        where, params = "WHERE s.trace_id IN (SELECT trace_id FROM sel)", ()
+def _read(tables: TraceTables, experiment_id: str, trace_ids: list[str] | None, tracking_uri: str) -> TableBuilder:
     chunks: queue.Queue = queue.Queue(maxsize=8)
     producer = threading.Thread(
-        target=_span_rows, args=(db_path, _SPANS_SQL.format(where=where), params, trace_ids, chunks),
-        name="llmops-span-reader", daemon=True,
-    )  # fmt: skip
+        target=_span_rows, args=(tables, experiment_id, trace_ids, chunks), name="llmops-span-reader", daemon=True
+    )
     producer.start()
-
-    connection.execute("CREATE TEMP TABLE sel (trace_id TEXT PRIMARY KEY)")
-    if trace_ids is None:
-        connection.execute(
-            "INSERT INTO sel SELECT request_id FROM trace_info WHERE experiment_id = ?", (int(experiment_id),)
-        )
-    else:
-        connection.executemany("INSERT OR IGNORE INTO sel VALUES (?)", ((i,) for i in trace_ids))
-    selection = "sel"
+    tables.select(experiment_id, trace_ids)
 
     metadata: dict[str, dict[str, str]] = {}
-    sql = _KEYS_SQL.format(
-        table="trace_request_metadata", selection=selection, keys=",".join("?" * len(_METADATA_KEYS))
-    )
-    for request_id, key, value in connection.execute(sql, _METADATA_KEYS):
+    for request_id, key, value in tables.metadata_rows(_METADATA_KEYS):
         metadata.setdefault(request_id, {})[key] = value
     tags: dict[str, dict[str, str]] = {}
-    sql = _KEYS_SQL.format(table="trace_tags", selection=selection, keys=",".join("?" * len(_TAG_KEYS)))
-    for request_id, key, value in connection.execute(sql, _TAG_KEYS):
+    for request_id, key, value in tables.tag_rows(_TAG_KEYS):
         tags.setdefault(request_id, {})[key] = value
 
     builder = TableBuilder()
@@ -213,7 +150,7 @@ def _read(
                 if root is not None:
                     roots[trace_id] = root
             elif inner is not None:
-                usage, model, model_attr = loads(inner)
+                usage, model, model_attr = inner
                 add_span(trace_id, span_id, parent_id, name or "", span_type, status, start, end, usage=usage,
                          model=model or model_attr)  # fmt: skip
             else:
@@ -222,7 +159,7 @@ def _read(
 
     without_spans: list[str] = []
     for (request_id, exp_id, trace_name, timestamp_ms, execution_ms, status, session_id, input_tokens,
-         output_tokens, total_tokens, preview) in connection.execute(_TRACES_SQL.format(selection=selection)):  # fmt: skip
+         output_tokens, total_tokens, preview) in tables.trace_rows():  # fmt: skip
         if request_id not in with_spans:
             without_spans.append(request_id)
             continue
@@ -230,9 +167,7 @@ def _read(
         tag = tags.get(request_id, {})
         usage = (input_tokens, output_tokens, total_tokens)
         if usage == (None, None, None) and meta.get("mlflow.trace.tokenUsage"):
-            from llmops.analysis.fields import token_usage as _usage
-
-            usage = _usage(meta["mlflow.trace.tokenUsage"])
+            usage = token_usage(meta["mlflow.trace.tokenUsage"])
         builder.add_trace(
             request_id,
             experiment_id=str(exp_id),
@@ -250,14 +185,12 @@ def _read(
         )
 
     for (trace_id, assessment_id, name, kind, value, error, created, source_type, source_id, span_id, rationale,
-         valid) in connection.execute(_ASSESSMENTS_SQL.format(selection=selection)):  # fmt: skip
-        from llmops.analysis.fields import decoded as _json
-
+         valid) in tables.assessment_rows():  # fmt: skip
         builder.add_assessment(
             trace_id,
             {
                 "assessment_id": assessment_id, "assessment_name": name,
-                kind: {"value": _json(value), "error": _json(error) if error else None},
+                kind: {"value": decoded(value), "error": decoded(error) if error else None},
                 "source": {"source_type": source_type, "source_id": source_id}, "span_id": span_id,
                 "rationale": rationale, "valid": bool(valid), "create_time": created,
             },
@@ -270,12 +203,9 @@ def _read(
 
 
 def _add_through_mlflow(builder: TableBuilder, trace_ids: list[str], tracking_uri: str) -> None:
-    from mlflow.tracing.client import TracingClient
-
-    client = TracingClient(tracking_uri)
     for trace_id in sorted(trace_ids):
         try:
-            trace = client.get_trace(trace_id)
+            trace = trace_reading.get_trace(tracking_uri, trace_id)
         except Exception as exc:
             _logger.warning("llmops analysis: trace %s could not be read (%s); left out", trace_id, exc)
             continue

@@ -84,6 +84,9 @@ def analyze(
     prompt_alias: str = typer.Option("production", "--prompt-alias", help="Prompt alias to analyse with."),
 ) -> None:
     """Analyse every comment of INPUT_CSV; each row ends as a result or an error record naming its cause."""
+    from llmops.tracing import require_stored, stats
+
+    before = stats()
     with user_errors():
         report = run_analysis(
             input_csv, out, concurrency=concurrency, limit=limit, resume=resume, text_column=text_column,
@@ -92,3 +95,5 @@ def analyze(
     print_summary(report.summary, out)
     if report.errors:
         console.print(f"[yellow]{len(report.errors)} rows ended as error records[/] (status=error in {out}).")
+    with user_errors():
+        require_stored(since=before)  # a trace lost on the way to the store fails the command, by count

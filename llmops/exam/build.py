@@ -107,6 +107,7 @@ def _record(scenario: Scenario, workdir: Path, repo: Path, uri: str) -> list[dic
     from llmops.agent.analyzer import PROMPT_NAME
     from llmops.agent.customers import CustomerTable
     from llmops.agent.tickets import TicketStore
+    from llmops.mlflow_internals import trace_reading
     from llmops.prompts import registry
     from llmops.prompts.source import load_source
     from llmops.rag import Retriever, ingest
@@ -153,10 +154,7 @@ def _record(scenario: Scenario, workdir: Path, repo: Path, uri: str) -> list[dic
         if comment.expected_doc_ids:
             mlflow.log_expectation(trace_id=trace_id, name="expected_doc_ids", value=list(comment.expected_doc_ids))
     tracing.flush()
-    from mlflow.tracing.client import TracingClient
-
-    client = TracingClient(uri)
-    return [client.get_trace(trace_id).to_dict() for _c, trace_id in trace_ids]
+    return [trace_reading.get_trace(uri, trace_id).to_dict() for _c, trace_id in trace_ids]
 
 
 def build_kit(seed: int, out: Path | str, repo: Path | str | None = None) -> BuildReport:

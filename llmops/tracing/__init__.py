@@ -31,6 +31,9 @@ _EXPORTS = {
     "stats": "lifecycle",
     "current": "lifecycle",
     "TracingSetup": "lifecycle",
+    "require_stored": "lifecycle",
+    "TracesLostError": "lifecycle",
+    "TrackingServerError": "http_writer",
     "WriterStats": "exporter",
     # spans.py
     "agent_span": "spans",
@@ -83,7 +86,17 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names come from __g
         trace_cost,
     )
     from llmops.tracing.exporter import WriterStats  # noqa: F401
-    from llmops.tracing.lifecycle import TracingSetup, current, flush, reset, setup, stats  # noqa: F401
+    from llmops.tracing.http_writer import TrackingServerError  # noqa: F401
+    from llmops.tracing.lifecycle import (  # noqa: F401
+        TracesLostError,
+        TracingSetup,
+        current,
+        flush,
+        require_stored,
+        reset,
+        setup,
+        stats,
+    )
     from llmops.tracing.redaction import (  # noqa: F401
         pseudonymize,
         redact,

@@ -219,9 +219,9 @@ def record_trace_cost(root_span: Any) -> None:
     """Span processor step: on a root span, price the whole in-memory trace and write the metadata."""
     if getattr(root_span, "_span", None) is None or root_span.parent_id is not None:
         return
-    from mlflow.tracing.trace_manager import InMemoryTraceManager
+    from llmops.mlflow_internals.trace_writing import in_memory_trace
 
-    with InMemoryTraceManager.get_instance().get_trace(root_span.trace_id) as trace:
+    with in_memory_trace(root_span.trace_id) as trace:
         if trace is None:
             return
         cost = cost_breakdown(trace.span_dict.values())

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from llmops.errors import UserError
 from llmops.tracing.cost import Price, record_trace_cost, reset_prices, set_prices
 from llmops.tracing.redaction import redact_span
 
@@ -59,7 +60,8 @@ class _State:
     writer: Any = None
     current: TracingSetup | None = None
     atexit_registered: bool = False
-    queue_args: tuple[int, int, float | None] = (10_000, 200, 60.0)
+    queue_args: tuple[int, int, float | None, float] = (10_000, 200, 60.0, 60.0)
+    servers_checked: frozenset[str] = frozenset()
 
 
 _STATE = _State()
@@ -78,85 +80,48 @@ def _llmops_span_hook(span):  # one positional parameter: mlflow.tracing.configu
 
 
 def _ensure_span_hook() -> None:
-    from mlflow.tracing.config import get_config
+    from llmops.mlflow_internals.trace_writing import set_span_hooks, span_hooks
 
-    if _llmops_span_hook in get_config().span_processors:  # the hot path: every span start
+    if _llmops_span_hook in span_hooks():  # the hot path: every span start
         return
     with _LOCK:
-        config = get_config()
-        if _llmops_span_hook not in config.span_processors:
+        hooks = span_hooks()
+        if _llmops_span_hook not in hooks:
             # Appended after the user's own processors, so ours sees (and cleans) what theirs added.
-            config.span_processors = [*config.span_processors, _llmops_span_hook]
+            set_span_hooks([*hooks, _llmops_span_hook])
 
 
 def _remove_span_hook() -> None:
-    from mlflow.tracing.config import get_config
+    from llmops.mlflow_internals.trace_writing import set_span_hooks, span_hooks
 
-    config = get_config()
-    config.span_processors = [p for p in config.span_processors if p is not _llmops_span_hook]
-
-
-def _processor_class() -> type:
-    from mlflow.tracing.processor.mlflow_v3 import MlflowV3SpanProcessor
-
-    global _PROCESSOR_CLASS
-    if _PROCESSOR_CLASS is None:
-
-        class LlmopsSpanProcessor(MlflowV3SpanProcessor):
-            """MLflow's V3 processor that re-arms the llmops span hook whenever a span starts.
-
-            Checked on every span, not only roots (a list lookup): a ``configure(span_processors=...)``
-            made in the middle of a trace must not let the following spans through unredacted.
-            """
-
-            def on_start(self, span: Any, parent_context: Any = None) -> None:
-                if _STATE.installed:
-                    _ensure_span_hook()
-                super().on_start(span, parent_context)
-
-        _PROCESSOR_CLASS = LlmopsSpanProcessor
-    return _PROCESSOR_CLASS
+    set_span_hooks([p for p in span_hooks() if p is not _llmops_span_hook])
 
 
-_PROCESSOR_CLASS: type | None = None
+def _before_span_start() -> None:
+    """Re-arms the span hook as every span starts, not only roots (a list lookup): a
+    ``configure(span_processors=...)`` made in the middle of a trace must not let later spans through unredacted."""
+    if _STATE.installed:
+        _ensure_span_hook()
 
 
 def _span_processor_factory(tracking_uri: str) -> Any:
-    """Stands in for ``mlflow.tracing.provider._get_mlflow_span_processor`` (same signature)."""
-    from mlflow.environment_variables import MLFLOW_USE_BATCH_SPAN_PROCESSOR
-    from mlflow.tracing.export.mlflow_v3 import MlflowV3SpanExporter
-    from mlflow.tracing.utils.otlp import should_export_otlp_metrics
+    """Stands in for MLflow's span-processor factory (same signature)."""
     from mlflow.utils.uri import is_databricks_uri
 
-    from llmops.tracing.exporter import LosslessSpanExporter
+    from llmops.mlflow_internals.trace_writing import default_span_processor, span_processor
+    from llmops.tracing.exporter import lossless_exporter
 
-    processor_class = _processor_class()
     if _STATE.lossless and not is_databricks_uri(tracking_uri):
-        exporter = LosslessSpanExporter(tracking_uri, _writer())
-        return processor_class(span_exporter=exporter, export_metrics=should_export_otlp_metrics())
-    exporter = MlflowV3SpanExporter(tracking_uri=tracking_uri)
-    return processor_class(
-        span_exporter=exporter,
-        export_metrics=should_export_otlp_metrics(),
-        use_batch_processor=MLFLOW_USE_BATCH_SPAN_PROCESSOR.get() and exporter._is_async_enabled,
-    )
+        return span_processor(lossless_exporter(tracking_uri, _writer()), _before_span_start)
+    return default_span_processor(tracking_uri, _before_span_start)
 
 
 def _writer() -> Any:
     from llmops.tracing.exporter import TraceWriter
 
     if _STATE.writer is None:
-        max_queue, batch_size, block_timeout = _STATE.queue_args
-        _STATE.writer = TraceWriter(max_queue=max_queue, batch_size=batch_size, block_timeout=block_timeout)
+        _STATE.writer = TraceWriter(*_STATE.queue_args)
     return _STATE.writer
-
-
-def _rebuild_tracer_provider() -> None:
-    """Make the next span rebuild MLflow's tracer provider (through our factory); flushes the old one."""
-    from mlflow.tracing.provider import is_tracing_enabled, provider
-
-    if provider.once._done and is_tracing_enabled():
-        provider.reset()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -175,6 +140,7 @@ def setup(
     max_queue: int = 10_000,
     batch_size: int = 200,
     block_timeout: float | None = 60.0,
+    server_wait: float | None = None,
 ) -> TracingSetup:
     """Configure tracing for this process; safe to call many times.
 
@@ -190,6 +156,12 @@ def setup(
         batch_size: Most traces written per database transaction.
         block_timeout: How long a caller waits for room in a full queue before the trace is dropped
             (counted and logged); ``None`` waits forever.
+        server_wait: How long, in seconds, the writer holds traces while a tracking server does not answer
+            before counting them lost; defaults to ``LLMOPS_TRACE_SERVER_WAIT`` or 60.
+
+    Raises:
+        TrackingServerError: the tracking server (``http(s)://`` URI) is unreachable or refuses the
+            credentials; checked once per server and process, with one request.
     """
     from llmops.settings import get_settings
 
@@ -198,23 +170,35 @@ def setup(
     experiment_name = experiment or settings.experiment_name
 
     import mlflow
-    import mlflow.tracing.provider as provider_module
 
+    from llmops.mlflow_internals.trace_writing import (
+        install_processor_factory,
+        is_tracking_server,
+        rebuild_tracer_provider,
+    )
+
+    if server_wait is None:
+        server_wait = float(os.environ.get("LLMOPS_TRACE_SERVER_WAIT", "60"))
     with _LOCK:
+        if is_tracking_server(uri) and uri not in _STATE.servers_checked:
+            from llmops.tracing.http_writer import check_server
+
+            # MLflow's client would retry an unreachable server for minutes inside set_experiment().
+            check_server(uri, experiment_name)
+            _STATE.servers_checked = _STATE.servers_checked | {uri}
         previous = _STATE.current
         rebuild = not _STATE.installed or _STATE.lossless != lossless
         if not _STATE.installed:
-            _STATE.original_factory = provider_module._get_mlflow_span_processor
-            provider_module._get_mlflow_span_processor = _span_processor_factory
+            _STATE.original_factory = install_processor_factory(_span_processor_factory)
             _STATE.installed = True
         _STATE.lossless = lossless
         _STATE.redaction = redaction
 
-        queue_args = (max_queue, batch_size, block_timeout)
+        queue_args = (max_queue, batch_size, block_timeout, server_wait)
         if queue_args != _STATE.queue_args:
             _STATE.queue_args = queue_args
             if _STATE.writer is not None:
-                _STATE.writer.max_queue, _STATE.writer.batch_size, _STATE.writer.block_timeout = queue_args
+                _set_queue_args(_STATE.writer, queue_args)
         if prices:
             set_prices(prices)
 
@@ -224,7 +208,7 @@ def setup(
         experiment_id = _ensure_experiment(experiment_name, uri, previous)
         _ensure_span_hook()
         if rebuild:
-            _rebuild_tracer_provider()
+            rebuild_tracer_provider()
 
         if autolog and not _STATE.autologged:
             _enable_autolog()
@@ -249,11 +233,12 @@ def setup(
 
 def _ensure_experiment(name: str, uri: str, previous: TracingSetup | None) -> str:
     import mlflow
-    from mlflow.tracking.fluent import _get_experiment_id
+
+    from llmops.mlflow_internals.trace_writing import active_experiment_id
 
     # set_experiment() resets the tracer provider and costs a query: skip it when nothing changed.
     if previous is not None and previous.tracking_uri == uri and previous.experiment_name == name:
-        if _get_experiment_id() == previous.experiment_id:
+        if active_experiment_id() == previous.experiment_id:
             return previous.experiment_id
     return mlflow.set_experiment(name).experiment_id
 
@@ -261,48 +246,18 @@ def _ensure_experiment(name: str, uri: str, previous: TracingSetup | None) -> st
 def _enable_autolog() -> None:
     import mlflow
 
+    from llmops.mlflow_internals.trace_writing import skip_nested_openai_model_spans
+
     for flavor in ("openai", "langchain"):
         try:
             getattr(mlflow, flavor).autolog()
         except Exception as exc:  # a missing optional library must not break tracing setup
             _logger.warning("llmops tracing: mlflow.%s.autolog() failed: %s", flavor, exc)
-    _one_span_per_model_call()
+    skip_nested_openai_model_spans()
 
 
-def _one_span_per_model_call() -> None:
-    """Keep the OpenAI autolog from recording a model call that an enclosing model span already records.
-
-    LangChain's ``ChatOpenAI`` calls the ``openai`` client: with both autologs on, every call would show as a
-    ``ChatOpenAI`` span holding a ``Completions`` span with the same messages, tools, answer and token usage
-    (a third of a trace's bytes, and two "LLM calls" for one). When the active span is already a
-    CHAT_MODEL/LLM span, the OpenAI autolog's span is replaced by MLflow's no-op span; a direct ``openai``
-    call (no enclosing model span) is traced as before. On an MLflow without this internal hook nothing
-    changes (both spans stay).
-    """
-    import importlib
-
-    try:
-        from mlflow.entities import NoOpSpan, SpanType
-
-        # The module, not the `autolog` function that mlflow.openai exports under the same name.
-        openai_autolog = importlib.import_module("mlflow.openai.autolog")
-    except ImportError:
-        return
-    original = getattr(openai_autolog, "_start_span", None)
-    if original is None or getattr(original, "_llmops_wrapped", False):
-        return
-    import mlflow
-
-    model_spans = (SpanType.CHAT_MODEL, SpanType.LLM)
-
-    def _start_span(instance, inputs, run_id):
-        parent = mlflow.get_current_active_span()
-        if parent is not None and parent.span_type in model_spans:
-            return NoOpSpan()
-        return original(instance, inputs, run_id)
-
-    _start_span._llmops_wrapped = True  # type: ignore[attr-defined]
-    openai_autolog._start_span = _start_span
+def _set_queue_args(writer: Any, queue_args: tuple[int, int, float | None, float]) -> None:
+    writer.max_queue, writer.batch_size, writer.block_timeout, writer.server_wait = queue_args
 
 
 def current() -> TracingSetup | None:
@@ -329,11 +284,41 @@ def flush(timeout: float | None = 60.0) -> bool:
 def stats() -> WriterStats:
     """Counters of the lossless writer since the process started: submitted, stored, dropped, failed,
     pending, blocked (times a caller had to wait for room in the queue)."""
+    if _STATE.writer is None:
+        return _no_stats()
+    return _STATE.writer.stats()
+
+
+def _no_stats() -> WriterStats:
     from llmops.tracing.exporter import WriterStats
 
-    if _STATE.writer is None:
-        return WriterStats(submitted=0, stored=0, dropped=0, failed=0, pending=0, blocked=0)
-    return _STATE.writer.stats()
+    return WriterStats(submitted=0, stored=0, dropped=0, failed=0, pending=0, blocked=0)
+
+
+class TracesLostError(UserError):
+    """Traces this process made were not stored (the message says how many and why to look at the log)."""
+
+
+def require_stored(since: WriterStats | None = None, timeout: float | None = None) -> WriterStats:
+    """Wait for the writer, then raise :class:`TracesLostError` if any trace made since ``since`` (a
+    :func:`stats` snapshot; default: process start) was lost or is still unwritten after ``timeout`` seconds
+    (default ``LLMOPS_TRACE_EXIT_FLUSH_TIMEOUT`` or 120). Returns the counters."""
+    if timeout is None:
+        timeout = float(os.environ.get("LLMOPS_TRACE_EXIT_FLUSH_TIMEOUT", "120"))
+    flush(timeout)
+    now = stats()
+    base = since or _no_stats()
+    lost = now.lost - base.lost
+    if lost or now.pending:
+        where = _STATE.current.tracking_uri if _STATE.current else "the tracking store"
+        from llmops.tracing.http_writer import display_uri
+
+        raise TracesLostError(
+            f"{lost + now.pending} of {now.submitted - base.submitted} trace(s) were not stored in "
+            f"{display_uri(where)} ({lost} lost, {now.pending} still unwritten after {timeout:.0f} s); "
+            "the ERROR lines above say why"
+        )
+    return now
 
 
 def _flush_at_exit() -> None:
@@ -357,16 +342,17 @@ def _flush_at_exit() -> None:
 def reset() -> None:
     """Undo :func:`setup` (for tests): flush, restore MLflow's factory and config, disable our autologs."""
     import mlflow
-    import mlflow.tracing.provider as provider_module
+
+    from llmops.mlflow_internals.trace_writing import install_processor_factory, rebuild_tracer_provider
 
     with _LOCK:
         if _STATE.writer is not None:
             _STATE.writer.flush(60)
             _STATE.writer.reset_backends()
         if _STATE.installed:
-            provider_module._get_mlflow_span_processor = _STATE.original_factory
+            install_processor_factory(_STATE.original_factory)
             _remove_span_hook()
-            _rebuild_tracer_provider()
+            rebuild_tracer_provider()
         if _STATE.autologged:
             for flavor in ("openai", "langchain"):
                 try:
@@ -378,6 +364,6 @@ def reset() -> None:
         if writer is not None:
             # The writer outlives reset(); so must not a setup's queue limits (max_queue=1 would drop traces
             # for every later setup() that asks for the defaults, which would see nothing to change).
-            writer.max_queue, writer.batch_size, writer.block_timeout = _State().queue_args
+            _set_queue_args(writer, _State().queue_args)
         registered = _STATE.atexit_registered
         _STATE.__dict__.update(replace(_State(), writer=writer, atexit_registered=registered).__dict__)

@@ -395,8 +395,8 @@ def redact_span(span: Any) -> None:
         return
     _redact_otel_span(otel_span)
     if span.parent_id is None:
-        from mlflow.tracing.trace_manager import InMemoryTraceManager
+        from llmops.mlflow_internals.trace_writing import in_memory_trace
 
-        with InMemoryTraceManager.get_instance().get_trace(span.trace_id) as trace:
+        with in_memory_trace(span.trace_id) as trace:
             if trace is not None:
                 redact_trace_info(trace.info)

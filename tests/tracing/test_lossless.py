@@ -253,7 +253,7 @@ def test_span_translation_shortcut_matches_mlflows_translation(traced, slow_writ
     """The writer skips MLflow's OTel-dialect translators on MLflow-native spans: same result required."""
     from mlflow.tracing.otel.translation import translate_span_when_storing
 
-    from llmops.tracing.exporter import _translate_for_storage
+    from llmops.mlflow_internals.trace_writing import translate_for_storage
 
     @tracing.llm_span
     def model_call(model: str, prompt: str) -> dict:
@@ -275,7 +275,7 @@ def test_span_translation_shortcut_matches_mlflows_translation(traced, slow_writ
     spans = pending.trace.data.spans
     assert next(s for s in spans if s.name == "model_call").get_attribute("mlflow.llm.model") is None
     for span in spans:
-        assert _translate_for_storage(span) == translate_span_when_storing(span), span.name
+        assert translate_for_storage(span) == translate_span_when_storing(span), span.name
     slow_writer.set()
     stored = mlflow.get_trace(pending.trace.info.trace_id, flush=True)
     llm = next(s for s in stored.data.spans if s.name == "model_call")
