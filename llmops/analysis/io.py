@@ -482,7 +482,7 @@ def _batch_backend(tracking_uri: str) -> tuple[Any, Any] | None:
         backend = _StoreBackend(tracking_uri)
     except (ImportError, AttributeError, TypeError):  # the writer changed shape: use MLflow's calls
         return None
-    if getattr(backend, "sql", None) is None:
+    if backend.sql is None and backend.http is None:  # no batch path for this store
         return None
     return backend, PendingTrace
 

@@ -13,3 +13,7 @@ the installed MLflow differs, and ``tests/foundation/test_mlflow_internals.py`` 
 from __future__ import annotations
 
 MLFLOW_VERSION_CHECKED = "3.17.2"
+
+
+class MlflowShapeError(RuntimeError):
+    """The installed MLflow differs from the version llmops' private-API code mirrors."""

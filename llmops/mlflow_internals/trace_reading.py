@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from llmops.mlflow_internals import MLFLOW_VERSION_CHECKED
+from llmops.mlflow_internals import MLFLOW_VERSION_CHECKED, MlflowShapeError
 
 try:  # orjson parses span JSON 3-5x faster; it comes with chromadb but is not required
     from orjson import loads as _loads
@@ -47,10 +47,6 @@ TABLES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 DIALECTS = ("sqlite", "postgresql")
-
-
-class MlflowShapeError(RuntimeError):
-    """The installed MLflow differs from the version llmops' private-API code mirrors."""
 
 
 # ---------------------------------------------------------------------------------------------------------

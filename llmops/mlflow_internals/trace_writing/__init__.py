@@ -24,7 +24,7 @@ from mlflow.tracing.export.mlflow_v3 import MlflowV3SpanExporter
 from mlflow.tracing.processor.mlflow_v3 import MlflowV3SpanProcessor
 from mlflow.tracing.trace_manager import InMemoryTraceManager
 
-from llmops.mlflow_internals import MLFLOW_VERSION_CHECKED
+from llmops.mlflow_internals import MLFLOW_VERSION_CHECKED, MlflowShapeError
 from llmops.mlflow_internals.trace_writing.server import (
     _LINK_PROMPTS_PATH,
     ServerApi,
@@ -72,10 +72,6 @@ __all__ = [
     "span_processor",
     "translate_for_storage",
 ]
-
-
-class MlflowShapeError(RuntimeError):
-    """The installed MLflow differs from the version llmops' private-API code mirrors."""
 
 
 def _columns_problems(table: Any, written: set[str]) -> list[str]:
