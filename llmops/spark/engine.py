@@ -115,9 +115,11 @@ def read_results(dataset: Path) -> list[dict]:
         return []
     if not dataset.is_dir():
         raise InputError(f"{dataset} is not a Parquet dataset of this tool (a folder); use another --out")
-    frame = pd.read_parquet(dataset, dtype_backend="pyarrow") if any(dataset.glob("*.parquet")) else None
-    if frame is None:
+    # Only committed files, at the top: what a killed job left (under _temporary/) is not part of the results.
+    parts = sorted(p for p in dataset.glob("*.parquet") if not p.name.startswith(("_", ".")))
+    if not parts:
         return []
+    frame = pd.concat([pd.read_parquet(p, dtype_backend="pyarrow") for p in parts], ignore_index=True)
     missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(f"{dataset} is not a results dataset of this tool (no {', '.join(missing)}); use another --out")
@@ -153,6 +155,9 @@ def run_spark(
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
+    # A killed job leaves its committed tasks under _temporary/0/: the next job's commit would move them into
+    # the dataset next to the same rows analysed again. They are not results yet: drop them.
+    shutil.rmtree(dataset / "_temporary", ignore_errors=True)
     scope = comments[:limit] if limit else comments
     done = {r["comment_id"] for r in read_results(dataset)}
     todo = [c for c in scope if c.comment_id not in done]
@@ -178,8 +183,9 @@ def run_spark(
         scored = rows.select(udf(*[F.col(c) for c in INPUT_COLUMNS]).alias("r")).select("r.*")
         typed = scored.select(
             *[
-                F.col(c).cast("long").alias(c) if c in _INTEGERS
-                else F.col(c).cast("double").alias(c) if c in _DOUBLES
+                # try_cast: an error row's empty cells become nulls (a plain cast fails in Spark's ANSI mode).
+                F.col(c).try_cast("long").alias(c) if c in _INTEGERS
+                else F.col(c).try_cast("double").alias(c) if c in _DOUBLES
                 else F.col(c)
                 for c in RESULT_COLUMNS
             ]
