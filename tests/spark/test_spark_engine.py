@@ -74,3 +74,33 @@ def test_resume_after_a_killed_job_redoes_only_the_missing_rows(spark, model_uri
     after = {r["comment_id"]: r["trace_id"] for r in resumed.rows}
     assert all(after[k] == v for k, v in before.items())  # the done rows were not analysed again
     assert str(stored["latency_ms"].dtype) == "float64" and str(stored["row"].dtype) == "int64"
+
+
+def test_the_command_writes_the_local_engines_csv_and_names_a_bad_input(spark, model_uri, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from llmops.cli import common
+
+    from llmops.agent.batch import RESULT_COLUMNS
+    from llmops.cli import app
+    from conftest import REPO_ROOT
+
+    monkeypatch.setattr(common.console, "width", 200)
+    monkeypatch.setattr(common.err_console, "width", 200)
+    out = tmp_path / "results.csv"
+    runner = CliRunner()
+    args = ["analyze", str(REPO_ROOT / "data" / "comments.csv"), "--engine", "spark", "--model", model_uri]
+    result = runner.invoke(app, [*args, "--limit", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3 analysed, 0 errors" in result.output
+    with out.open(encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert reader.fieldnames == RESULT_COLUMNS
+    assert [r["comment_id"] for r in rows] == ["CMT-0001", "CMT-0002", "CMT-0003"]
+    assert all(r["status"] == "ok" and r["trace_id"] for r in rows)
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("comment_id,body\nC1,hello\n", encoding="utf-8")
+    result = runner.invoke(app, ["analyze", str(bad), "--engine", "spark", "--model", model_uri, "--out", str(out)])
+    assert result.exit_code == 1 and "has no 'text' column" in result.output
