@@ -83,11 +83,11 @@ def _analyzer(artifacts: dict[str, str], alias: str) -> Any:
         return _ANALYZERS[key]
 
 
-def _text(value: Any) -> str:
-    """A cell as a string: missing values (None, NaN) become ''."""
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    return str(value)
+def as_cell(value: Any) -> str:
+    """A value as the local engine's CSV writes it: missing values (None, NaN, NA) become ''."""
+    import pandas as pd
+
+    return "" if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else str(value)
 
 
 def _comments(frame: Any) -> list[Any]:
@@ -98,12 +98,12 @@ def _comments(frame: Any) -> list[Any]:
         row = record.get("row")
         comments.append(
             Comment(
-                comment_id=_text(record.get("comment_id")).strip() or f"row-{position}",
-                text=_text(record.get("text")),
-                customer_id=_text(record.get("customer_id")).strip() or None,
-                channel=_text(record.get("channel")).strip() or "unknown",
+                comment_id=as_cell(record.get("comment_id")).strip() or f"row-{position}",
+                text=as_cell(record.get("text")),
+                customer_id=as_cell(record.get("customer_id")).strip() or None,
+                channel=as_cell(record.get("channel")).strip() or "unknown",
                 # Without a file row (a REST request), errors name the comment's position in the request.
-                row=int(row) if _text(row) else position,
+                row=int(row) if as_cell(row) else position,
             )
         )
     return comments
@@ -122,7 +122,7 @@ class AnalyzerModel(PythonModel):
         _analyzer(self.artifacts, self.default_alias)  # fail at load, not on the first row, if the alias is missing
 
     # model_input is left unannotated: MLflow reads predict()'s type hints as a second signature.
-    def predict(self, context, model_input, params: dict[str, Any] | None = None):  # noqa: ANN001
+    def predict(self, context, model_input, params: dict[str, Any] | None = None):
         import pandas as pd
 
         from llmops.agent.batch import _error_row, _result_row
@@ -144,5 +144,5 @@ class AnalyzerModel(PythonModel):
         # The rows leave only once their traces are stored: a caller that keeps a row may count on its trace.
         flush()
         frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-        return frame.map(_text)
+        return frame.map(as_cell)
 

@@ -31,11 +31,11 @@ from typing import Any, Callable
 
 from llmops.agent.analyzer import Comment
 from llmops.agent.batch import RESULT_COLUMNS, BatchReport, InputError, summarize
+from llmops.serving.pyfunc import INPUT_COLUMNS, as_cell
 
 DEFAULT_MASTER = "local[2]"
 #: Rows per Spark job: what a killed run may have to redo, against one job's start-up cost (~1 s locally).
 DEFAULT_WAVE_ROWS = 2000
-INPUT_COLUMNS = ("comment_id", "text", "customer_id", "channel", "row")
 _INTEGERS = ("row", "prompt_version", "llm_calls", "tokens")
 _DOUBLES = ("latency_ms", "cost_usd")
 
@@ -101,12 +101,6 @@ def _dataset_path(out: Path) -> Path:
     return out.with_name(out.name + ".parts") if out.suffix.lower() == ".csv" else out
 
 
-def _cell(value: Any) -> str:
-    import pandas as pd
-
-    return "" if value is None or pd.isna(value) else str(value)
-
-
 def read_results(dataset: Path) -> list[dict]:
     """The rows of an output dataset, valued as the local engine's CSV has them (strings), by input row."""
     import pandas as pd
@@ -124,7 +118,7 @@ def read_results(dataset: Path) -> list[dict]:
     if missing:
         raise InputError(f"{dataset} is not a results dataset of this tool (no {', '.join(missing)}); use another --out")
     frame = frame.sort_values("row")
-    return [{c: _cell(r[c]) for c in RESULT_COLUMNS} for r in frame.to_dict("records")]
+    return [{c: as_cell(r[c]) for c in RESULT_COLUMNS} for r in frame.to_dict("records")]
 
 
 def run_spark(
