@@ -26,23 +26,35 @@ def test_registry_refuses_a_model_named_like_the_prompt_and_registers_ours_to_st
     assert serving.model_uri("production") is None or serving.aliases()["production"] != version
 
 
-def test_promotion_is_refused_when_the_suite_fails(model_uri, tmp_path):
-    from llmops import serving
+def _suite(tmp_path, threshold: str):
     from conftest import REPO_ROOT
 
-    version = serving.register(model_uri)
-    config = tmp_path / "evals.yaml"
+    config = tmp_path / f"evals-{abs(hash(threshold))}.yaml"
     config.write_text(
         "defaults:\n  judges: false\n"
         f"suites:\n  tiny:\n    dataset: {REPO_ROOT / 'data' / 'eval' / 'ci.jsonl'}\n"
-        "    thresholds:\n      latency_p50_ms: 1\n",
+        f"    thresholds:\n      {threshold}\n",
         encoding="utf-8",
     )
-    decision = serving.promote(version, "production", require_eval="tiny", eval_config=config, eval_limit=2)
+    return config
+
+
+def test_promotion_goes_through_the_evaluation_gate(model_uri, tmp_path):
+    from llmops import serving
+
+    version = serving.register(model_uri)
+    failing = _suite(tmp_path, "latency_p50_ms: 1")
+    decision = serving.promote(version, "production", require_eval="tiny", eval_config=failing, eval_limit=2)
     assert not decision.promoted and "latency_p50_ms" in decision.reason
     assert serving.aliases().get("production") != version
     row = next(r for r in serving.versions() if r["version"] == version)
     assert row["decision"] == "refused"
+
+    passing = _suite(tmp_path, "structured_output_validity: 0.5")
+    decision = serving.promote(version, "production", require_eval="tiny", eval_config=passing, eval_limit=2)
+    assert decision.promoted and serving.aliases()["production"] == version
+    row = next(r for r in serving.versions() if r["version"] == version)
+    assert row["decision"] == "promoted" and "production" in row["aliases"]
     with pytest.raises(serving.ModelRegistryError, match="no version 999"):
         serving.promote(999, "production")
 
