@@ -11,26 +11,26 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 EMPTY_ROW = 116  # index in data/comments.csv of a comment with an empty text
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def spark_env(session_store, tmp_path_factory):
-    """The settings the model and the executors read, all absolute (executors do not share our folder)."""
-    import os
+    """The settings the model and the executors read, all absolute (executors do not share our folder);
+    restored when the folder's tests are done."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LLMOPS_EXPERIMENT", "test-spark")
+        env.setenv("LLMOPS_DATA_DIR", str(REPO_ROOT / "data"))
+        env.setenv("LLMOPS_PROMPTS_DIR", str(REPO_ROOT / "prompts"))
+        env.setenv("LLMOPS_TICKETS_DB", str(tmp_path_factory.mktemp("tickets") / "tickets.db"))
+        yield session_store
 
-    os.environ["LLMOPS_EXPERIMENT"] = "test-spark"
-    os.environ["LLMOPS_DATA_DIR"] = str(REPO_ROOT / "data")
-    os.environ["LLMOPS_PROMPTS_DIR"] = str(REPO_ROOT / "prompts")
-    os.environ["LLMOPS_TICKETS_DB"] = str(tmp_path_factory.mktemp("tickets") / "tickets.db")
-    return session_store
 
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def model_uri(spark_env) -> str:
     from llmops import serving
 
     return serving.log_model()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def spark(spark_env):
     from llmops.spark import spark_session
 

@@ -12,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+# Test folders have no __init__.py: conftest's REPO_ROOT is not importable by name.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_registry_refuses_a_model_named_like_the_prompt_and_registers_ours_to_staging(model_uri):
     from mlflow import MlflowClient
@@ -27,7 +30,6 @@ def test_registry_refuses_a_model_named_like_the_prompt_and_registers_ours_to_st
 
 
 def _suite(tmp_path, threshold: str):
-    from conftest import REPO_ROOT
 
     config = tmp_path / f"evals-{abs(hash(threshold))}.yaml"
     config.write_text(

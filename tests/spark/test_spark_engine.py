@@ -4,8 +4,12 @@ empty comment, every trace in the store, Parquet output, and a resume that redoe
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
+
+# Test folders have no __init__.py: conftest's REPO_ROOT is not importable by name.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 LABELS = ("status", "error_cause", "language", "sentiment", "topics", "churn_risk", "urgency")
 
@@ -23,7 +27,6 @@ def test_spark_gives_the_local_engines_labels_and_an_error_row_for_the_empty_com
     from llmops.agent import Analyzer
     from llmops.agent.batch import run_batch
     from llmops.rag import Retriever, ingest
-    from conftest import REPO_ROOT
 
     out, report = spark_run
     ingest(REPO_ROOT / "data" / "kb", tmp_path / "kb")
@@ -83,7 +86,6 @@ def test_the_command_writes_the_local_engines_csv_and_names_a_bad_input(spark, m
 
     from llmops.agent.batch import RESULT_COLUMNS
     from llmops.cli import app
-    from conftest import REPO_ROOT
 
     monkeypatch.setattr(common.console, "width", 200)
     monkeypatch.setattr(common.err_console, "width", 200)
