@@ -188,7 +188,8 @@ def run_spark(
         if on_wave:
             on_wave(start + len(wave), len(todo))
 
-    rows = [r for r in read_results(dataset) if r["comment_id"] in {c.comment_id for c in scope}]
+    in_scope = {c.comment_id for c in scope}
+    rows = [r for r in read_results(dataset) if r["comment_id"] in in_scope]
     if out != dataset:
         pd.DataFrame(rows, columns=RESULT_COLUMNS).to_csv(out, index=False)
     return BatchReport(rows=rows, skipped_on_resume=skipped, session_id=session_id, summary=summarize(rows))
