@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from llmops.cli import analyze, demo, exam, kb, llm, prompts, server, traces
+from llmops.cli import analyze, demo, exam, kb, llm, model, prompts, server, traces
 from llmops.cli import eval as eval_  # `eval` would shadow the builtin
 
 app = typer.Typer(
@@ -25,4 +25,5 @@ app.add_typer(prompts.app, name="prompts")
 app.add_typer(traces.app, name="traces")
 app.add_typer(exam.app, name="exam")
 app.add_typer(eval_.app, name="eval")
+app.add_typer(model.app, name="model")
 app.command(help=server.server.__doc__)(server.server)

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from llmops.cli.common import console, user_errors
+from llmops.cli.common import console, fail, user_errors
 
 
 def print_summary(summary: dict, out: Path | None = None) -> None:
@@ -74,6 +74,36 @@ def run_analysis(
     return report
 
 
+def run_spark_analysis(
+    input_csv: Path,
+    out: Path,
+    *,
+    master: str,
+    model_uri: str | None,
+    limit: int | None,
+    resume: bool,
+    text_column: str,
+    prompt_alias: str,
+):
+    """``analyze --engine spark``: the analyzer model through ``spark_udf``, one Spark job per wave of rows."""
+    from llmops.agent.batch import read_comments
+    from llmops.spark import engine
+    from llmops.tracing import setup
+
+    comments = read_comments(input_csv, text_column=text_column)
+    setup(autolog=False)
+    model_uri = engine.resolve_model(model_uri, say=console.print)
+    console.print(f"spark: {master}, model {model_uri}")
+    spark = engine.spark_session(master)
+    report = engine.run_spark(
+        comments, out, spark=spark, model_uri=model_uri, resume=resume, limit=limit, prompt_alias=prompt_alias,
+        on_wave=lambda done, total: console.print(f"analysed {done}/{total}"),
+    )  # fmt: skip
+    if report.skipped_on_resume:
+        console.print(f"resumed: {report.skipped_on_resume} rows were already done in {out}")
+    return report
+
+
 def analyze(
     input_csv: Path = typer.Argument(..., help="CSV of comments (columns comment_id, customer_id, channel, text)."),
     out: Path = typer.Option(Path("results.csv"), "--out", "-o", help="Where to write one result per row."),
@@ -82,16 +112,29 @@ def analyze(
     resume: bool = typer.Option(False, "--resume", help="Continue a run that was interrupted."),
     text_column: str = typer.Option("text", "--text-column", help="Column holding the comment text."),
     prompt_alias: str = typer.Option("production", "--prompt-alias", help="Prompt alias to analyse with."),
+    engine: str = typer.Option("local", "--engine", help="local (threads) or spark (the analyzer model on Spark)."),
+    master: Optional[str] = typer.Option(None, "--master", help="Spark master (spark engine; default local[CONCURRENCY])."),
+    model: Optional[str] = typer.Option(
+        None, "--model", help="Model URI for the spark engine (default models:/comment-analyzer-model@production)."
+    ),
 ) -> None:
     """Analyse every comment of INPUT_CSV; each row ends as a result or an error record naming its cause."""
     from llmops.tracing import require_stored, stats
 
     before = stats()
     with user_errors():
-        report = run_analysis(
-            input_csv, out, concurrency=concurrency, limit=limit, resume=resume, text_column=text_column,
-            prompt_alias=prompt_alias,
-        )  # fmt: skip
+        if engine not in ("local", "spark"):
+            fail(f"--engine {engine!r}: use local or spark")
+        if engine == "spark":
+            report = run_spark_analysis(
+                input_csv, out, master=master or f"local[{concurrency}]", model_uri=model, limit=limit,
+                resume=resume, text_column=text_column, prompt_alias=prompt_alias,
+            )  # fmt: skip
+        else:
+            report = run_analysis(
+                input_csv, out, concurrency=concurrency, limit=limit, resume=resume, text_column=text_column,
+                prompt_alias=prompt_alias,
+            )  # fmt: skip
     print_summary(report.summary, out)
     if report.errors:
         console.print(f"[yellow]{len(report.errors)} rows ended as error records[/] (status=error in {out}).")
