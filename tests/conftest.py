@@ -53,8 +53,9 @@ def blank_store_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def tmp_store(tmp_path, blank_store_file, monkeypatch) -> str:
-    """A fresh SQLite tracking store for one test; the previous tracking URI is restored afterwards."""
+def tmp_store(tmp_path, blank_store_file, session_store, monkeypatch) -> str:
+    """A fresh SQLite tracking store for one test; the session store is the tracking store again afterwards
+    (never MLflow's default ./mlflow.db of the checkout, which restoring "no store" would create)."""
     import mlflow
     from mlflow.tracking.fluent import _get_experiment_id
 

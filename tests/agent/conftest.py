@@ -18,25 +18,25 @@ def kb_index(tmp_path_factory) -> str:
     return str(chroma)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def analyzer(session_store, kb_index, tmp_path_factory):
-    import os
-
+    """The analyzer of this folder's tests, tracing to the experiment test-analyzer (restored afterwards)."""
     from llmops.agent import Analyzer
     from llmops.agent.customers import CustomerTable
     from llmops.agent.tickets import TicketStore
     from llmops.rag import Retriever
     from llmops.tracing import setup
 
-    os.environ["LLMOPS_EXPERIMENT"] = "test-analyzer"
-    setup()
-    return Analyzer(
-        prompts_dir=REPO_ROOT / "prompts",
-        retriever=Retriever(kb_index),
-        customers=CustomerTable.load(REPO_ROOT / "data" / "customers.csv"),
-        tickets=TicketStore(tmp_path_factory.mktemp("tickets") / "tickets.db"),
-        retry_initial_delay=0.01,
-    )
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LLMOPS_EXPERIMENT", "test-analyzer")
+        setup()
+        yield Analyzer(
+            prompts_dir=REPO_ROOT / "prompts",
+            retriever=Retriever(kb_index),
+            customers=CustomerTable.load(REPO_ROOT / "data" / "customers.csv"),
+            tickets=TicketStore(tmp_path_factory.mktemp("tickets") / "tickets.db"),
+            retry_initial_delay=0.01,
+        )
 
 
 @pytest.fixture(scope="session")
