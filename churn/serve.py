@@ -27,13 +27,11 @@ families serve as logged (nothing to configure).
 from __future__ import annotations
 
 import atexit
-import errno
 import json
 import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +41,7 @@ from pathlib import Path
 
 from churn import batching
 from churn.errors import ChurnError
+from llmops.server.processes import free_port, port_in_use, signal_group
 from llmops.settings import SERVE_ENGINES
 
 HOST = "127.0.0.1"
@@ -98,14 +97,14 @@ class Server:
         if self._stopped:
             return
         self._stopped = True
-        _signal_group(self.process, signal.SIGTERM)
+        signal_group(self.process, signal.SIGTERM)
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            _signal_group(self.process, signal.SIGKILL)
+            signal_group(self.process, signal.SIGKILL)
             self.process.wait(5)
         # uvicorn may outlive its parent by a moment: make sure nothing is left listening in the group
-        _signal_group(self.process, signal.SIGKILL)
+        signal_group(self.process, signal.SIGKILL)
         if not keep_log:
             self.log_path.unlink(missing_ok=True)
         if self.model_dir is not None:
@@ -119,33 +118,6 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(process.pid, sig)  # the child leads its own group (start_new_session)
-    except ProcessLookupError:
-        pass
-
-
-def port_in_use(port: int, host: str = HOST) -> bool:
-    """True when something already listens on ``host:port`` (what uvicorn would trip over)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # Like uvicorn: a port in TIME_WAIT (a server just stopped) is free, one with a listener is not.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                return True
-            raise
-    return False
-
-
-def free_port(host: str = HOST) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
 
 
 def _venv_bin() -> Path:
