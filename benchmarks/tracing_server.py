@@ -1,11 +1,14 @@
-"""Burst throughput by store: SQLite file, PostgreSQL direct, ``mlflow server`` on PostgreSQL (prints; not a test).
+"""Burst throughput by store: SQLite file, PostgreSQL direct, a tracking server on PostgreSQL (prints; not a test).
 
 A burst of 1,000 traces of 8 spans (the workload of ``tracing_overhead.py``), end to end (first call ->
 everything flushed), counted in the store's own tables: MLflow's default settings vs ``llmops.tracing.setup()``.
 Each (store, configuration) runs in a fresh process, in an experiment of its own. PostgreSQL is a throwaway
-local cluster (or ``--postgres-uri``); the tracking server runs on a database of it, with one worker.
+local cluster (or ``--postgres-uri``); each tracking server runs on a database of its own, with one worker:
+``mlflow-server`` is MLflow's server as shipped (llmops writes through MLflow's OTLP API), ``server`` is
+``llmops server`` (the same server with llmops' batch endpoint, ``--app-name llmops``).
 
-    uv run python benchmarks/tracing_server.py [--traces 1000] [--stores sqlite,postgres,server] [--workers 1]
+    uv run python benchmarks/tracing_server.py [--traces 1000] [--stores sqlite,postgres,mlflow-server,server]
+                                               [--workers 1]
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from tracing_overhead import SPANS_PER_TRACE, _burst_workload  # noqa: E402
 STORE_LABELS = {
     "sqlite": "SQLite file",
     "postgres": "PostgreSQL, direct",
-    "server": "`mlflow server` on PostgreSQL, over HTTP",
+    "mlflow-server": "`mlflow server` on PostgreSQL, over HTTP (OTLP)",
+    "server": "`llmops server` on PostgreSQL, over HTTP (batch endpoint)",
 }
 
 
@@ -112,7 +116,7 @@ def _child(mode: str, tracking_uri: str, count_uri: str, n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--traces", type=int, default=1000)
-    parser.add_argument("--stores", default="sqlite,postgres,server")
+    parser.add_argument("--stores", default="sqlite,postgres,mlflow-server,server")
     parser.add_argument("--workers", type=int, default=1, help="tracking server workers")
     parser.add_argument("--postgres-uri", help="admin URI of a running PostgreSQL (else a throwaway cluster)")
     parser.add_argument("--child", choices=["default", "llmops"], help=argparse.SUPPRESS)
@@ -129,7 +133,10 @@ def main() -> None:
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
     cluster = None
     admin_uri = args.postgres_uri
-    if admin_uri is None and {"postgres", "server"} & set(stores):
+    unknown = set(stores) - set(STORE_LABELS)
+    if unknown:
+        parser.error(f"unknown store(s) {', '.join(sorted(unknown))}; choose among {', '.join(STORE_LABELS)}")
+    if admin_uri is None and {"postgres", "mlflow-server", "server"} & set(stores):
         cluster = start_postgres(durable=False)
         admin_uri = cluster.uri
     server = None
@@ -148,6 +155,7 @@ def main() -> None:
                     count_uri.replace("postgresql://", "postgresql+psycopg://", 1),
                     tempfile.mkdtemp(prefix="bench-artifacts-"),
                     workers=args.workers,
+                    app="llmops" if store == "server" else None,
                 )
                 tracking_uri = server.url
             print(f"\n== {STORE_LABELS[store]}: burst of {args.traces} traces x {SPANS_PER_TRACE} spans ==", flush=True)

@@ -1,15 +1,22 @@
 """Finished traces to an MLflow tracking server (``http(s)://`` tracking URI), many per request.
 
 MLflow's client writes one trace with two requests (``log_spans`` then ``start_trace``), each retried for
-minutes inside the call. Here a batch of traces takes:
+minutes inside the call. Here a batch of traces takes one of two paths:
 
-1. ``StartTraceV3`` for every trace, a few at once: the trace info with its tags, metadata (user, session,
-   ``llmops.cost_usd``, previews, size stats), assessments and client request id, which the OTLP endpoint
-   cannot carry;
-2. one OTLP request (``/v1/traces`` with the experiment header) holding the spans of the whole batch, which
-   the server stores in one transaction, with token usage and cost rolled up from the spans;
-3. ``LinkPromptsToTrace`` for the traces that loaded a registered prompt (the ``mlflow.linkedPrompts`` tag
-   itself went with step 1).
+* **``llmops server``** (MLflow's server started with ``--app-name llmops``): one request per ~500 traces to
+  llmops' batch endpoint (:mod:`llmops.mlflow_internals.trace_writing.batch`), which stores whole traces (info,
+  tags, metadata, spans, prompt links) in one transaction on the server;
+* **a plain ``mlflow server``** (the endpoint answers 404), MLflow's own ingestion API:
+
+  1. ``StartTraceV3`` for every trace, a few at once: the trace info with its tags, metadata (user, session,
+     ``llmops.cost_usd``, previews, size stats), assessments and client request id, which the OTLP endpoint
+     cannot carry;
+  2. one OTLP request (``/v1/traces`` with the experiment header) holding the spans of the whole batch, which
+     the server stores in one transaction, with token usage and cost rolled up from the spans;
+  3. ``LinkPromptsToTrace`` for the traces that loaded a registered prompt (the ``mlflow.linkedPrompts`` tag
+     itself went with step 1).
+
+  Traces with assessments take this path on either server.
 
 Each step is retried only for the traces it has not done yet, with backoff, while the server does not answer
 (refused connection, timeout, 5xx, 429), for at most ``wait_limit`` seconds per outage: the batch is held
@@ -17,7 +24,8 @@ and the queue behind it fills, then blocks producers (back-pressure). How many t
 the server answers again. Past the limit the batch is counted lost and logged at ERROR, and later batches
 are tried once each until the server answers, so a dead server costs one ``wait_limit``, never a hang.
 An answer that is not worth retrying (bad request, unknown experiment, refused credentials) fails only the
-traces it concerns, each logged.
+traces it concerns, each logged. A retried batch request never stores a trace twice (the endpoint counts a
+trace it already holds as stored).
 """
 
 from __future__ import annotations
@@ -84,6 +92,7 @@ class _Job:
     info_done: bool = False
     spans_done: bool = False
     prompts_done: bool = False
+    sized: bool = False
     error: str | None = None
 
     @property
@@ -122,6 +131,7 @@ class HttpBatchWriter:
         self._fallback = fallback
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="llmops-trace-http")
         self._otlp = True  # False once the server says its store cannot take OTLP spans
+        self._batches = True  # False once the server says it has no llmops batch endpoint (a plain mlflow server)
         self._given_up = False  # an outage outlasted the limit: try once per batch until the server answers
 
     @staticmethod
@@ -134,10 +144,7 @@ class HttpBatchWriter:
         """Store ``items`` (``PendingTrace``); returns (stored, failed). Failures are logged here."""
         if not self._otlp:
             return self._write_one_by_one(items)
-        jobs = []
-        for item in items:
-            add_size_stats(item.trace)
-            jobs.append(_Job(item))
+        jobs = [_Job(item) for item in items]
         outage_start: float | None = None
         held = 0
         delay = 0.25
@@ -186,6 +193,12 @@ class HttpBatchWriter:
 
     def _attempt(self, pending: list[_Job]) -> _Round:
         attempt = _Round()
+        if self._batches:
+            self._write_batches([job for job in pending if not job.info_done and not job.item.trace.info.assessments],
+                                attempt)  # fmt: skip
+            if attempt.transient is not None:
+                return attempt
+            pending = [job for job in pending if not job.done and job.error is None]
         self._start_traces([job for job in pending if not job.info_done], attempt)
         if attempt.transient is None:
             self._log_spans([job for job in pending if job.info_done and not job.spans_done], attempt)
@@ -193,7 +206,48 @@ class HttpBatchWriter:
             self._link_prompts([job for job in pending if job.spans_done and not job.prompts_done], attempt)
         return attempt
 
+    def _write_batches(self, jobs: list[_Job], attempt: _Round) -> None:
+        for chunk in _chunks(jobs):
+            reply = self.api.write_batch(
+                [job.item.trace for job in chunk], {job.trace_id: job.item.prompts for job in chunk}
+            )
+            if reply.ok:
+                self._apply_batch_answer(chunk, reply.data or {})
+            elif reply.transient:
+                attempt.transient = attempt.transient or reply
+                return
+            elif reply.status in (404, 405, 501):
+                _logger.info(
+                    "llmops tracing: %s has no llmops batch endpoint (%r): storing through MLflow's OTLP API "
+                    "(`llmops server` stores ~2x faster)", self.where, reply,
+                )  # fmt: skip
+                self._batches = False
+                return
+            elif len(chunk) > 1:  # one unreadable trace must not cost the batch: send them one by one
+                for job in chunk:
+                    self._write_batches([job], attempt)
+                    if attempt.transient is not None or not self._batches:
+                        return
+            else:
+                self._fail(chunk, f"the server refused it ({reply!r})")
+
+    def _apply_batch_answer(self, chunk: list[_Job], answer: dict[str, Any]) -> None:
+        stored = set(answer.get("stored") or ())
+        failed = answer.get("failed") or {}
+        for trace_id, reason in (answer.get("unlinked") or {}).items():
+            # The trace is stored, with its mlflow.linkedPrompts tag.
+            _logger.warning("llmops tracing: could not link prompts to %s: %s", trace_id, reason)
+        for job in chunk:
+            if job.trace_id in stored:
+                job.info_done = job.spans_done = job.prompts_done = True
+            else:
+                self._fail([job], f"the server refused it ({failed.get(job.trace_id, 'no answer for this trace')})")
+
     def _start_traces(self, jobs: list[_Job], attempt: _Round) -> None:
+        for job in jobs:
+            if not job.sized:
+                add_size_stats(job.item.trace)
+                job.sized = True
         for job, reply in zip(jobs, self._pool.map(lambda job: self.api.start_trace(job.item.trace), jobs)):
             if reply.ok:
                 job.info_done = True

@@ -4,11 +4,14 @@
   starts one), else a throwaway local cluster started here (~2 s).
 - ``new_database`` (session): ``new_database(prefix="t") -> uri`` of a fresh, empty database; all are dropped at
   the end of the session.
-- ``mlflow_server_factory`` (session): ``mlflow_server_factory(backend_store_uri=None, workers=1) -> TrackingServer``
-  started on a fresh database (or the one given), with its own artifacts folder; ``.url``, ``.kill()`` (SIGKILL),
-  ``.start()`` (again, same port and database), ``.stop()``. All are stopped at the end of the session.
-- ``mlflow_server`` (session): the server the tests share; ``server_tracking`` (module) also points
+- ``mlflow_server_factory`` (session): ``mlflow_server_factory(backend_store_uri=None, workers=1, app="llmops") ->
+  TrackingServer`` started on a fresh database (or the one given), with its own artifacts folder; ``.url``,
+  ``.kill()`` (SIGKILL), ``.start()`` (again, same port and database), ``.stop()``. All are stopped at the end of
+  the session. ``app="llmops"`` is what ``llmops server`` runs (MLflow's server plus llmops' batch endpoint);
+  ``app=None`` is MLflow's server as shipped.
+- ``mlflow_server`` (session): the ``llmops server`` the tests share; ``server_tracking`` (module) also points
   ``LLMOPS_TRACKING_URI`` / ``MLFLOW_TRACKING_URI`` / MLflow at it and restores the previous store afterwards.
+- ``plain_mlflow_server`` (session): MLflow's server as shipped, for what must work on any MLflow server.
 
 A server costs ~17-40 s to start on this machine (``import mlflow`` plus the migrations of a new database):
 share ``mlflow_server``, and start another only to test what needs it.
@@ -60,12 +63,12 @@ def new_database(postgres_uri: str) -> Iterator[Callable[..., str]]:
 
 @pytest.fixture(scope="session")
 def mlflow_server_factory(new_database, tmp_path_factory) -> Iterator[Callable[..., TrackingServer]]:
-    """``mlflow_server_factory(backend_store_uri=None, workers=1) -> TrackingServer``, started and answering."""
+    """``mlflow_server_factory(backend_store_uri=None, workers=1, app="llmops") -> TrackingServer``, answering."""
     servers: list[TrackingServer] = []
 
-    def make(backend_store_uri: str | None = None, *, workers: int = 1) -> TrackingServer:
+    def make(backend_store_uri: str | None = None, *, workers: int = 1, app: str | None = "llmops") -> TrackingServer:
         uri = backend_store_uri or new_database("mlflow")
-        server = start_tracking_server(uri, tmp_path_factory.mktemp("mlartifacts"), workers=workers)
+        server = start_tracking_server(uri, tmp_path_factory.mktemp("mlartifacts"), workers=workers, app=app)
         servers.append(server)
         return server
 
@@ -79,6 +82,14 @@ def mlflow_server(mlflow_server_factory) -> Iterator[TrackingServer]:
     """The tracking server the production tests share (on a fresh database): each test uses experiments and
     model names of its own. A test may kill and restart it (same port, same database)."""
     server = mlflow_server_factory()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def plain_mlflow_server(mlflow_server_factory) -> Iterator[TrackingServer]:
+    """MLflow's tracking server as shipped (no ``--app-name``), on a fresh database."""
+    server = mlflow_server_factory(app=None)
     yield server
     server.stop()
 

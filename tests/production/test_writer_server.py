@@ -170,13 +170,16 @@ def _comparable(trace) -> dict:
     }
 
 
+@pytest.mark.parametrize("server_fixture", ["mlflow_server", "plain_mlflow_server"], ids=["llmops-server", "plain-mlflow-server"])
 def test_an_analyzer_trace_reads_back_the_same_from_sqlite_and_through_the_server(
-    mlflow_server, kb_chroma, session_store, tmp_path
+    server_fixture, request, kb_chroma, session_store, tmp_path
 ):
     from mlflow.tracing.client import TracingClient
 
     import llmops.tracing as tracing
 
+    # llmops server takes the trace through its batch endpoint; a plain mlflow server through MLflow's own API.
+    mlflow_server = request.getfixturevalue(server_fixture)
     chroma = kb_chroma
     sqlite_uri = session_store  # the session's SQLite store (already migrated when other tests ran first)
     try:

@@ -6,7 +6,8 @@ What llmops needs that MLflow's public API does not give:
   lossy asynchronous queues), the tracer-provider factory they are built by, and the in-memory trace manager
   (redaction and cost edit a trace before it is exported);
 * the SQL store's tables and helpers (many traces per transaction on SQLite/PostgreSQL/MySQL);
-* the tracking server's REST and OTLP messages (many traces per request through ``mlflow server``).
+* the tracking server's REST and OTLP messages (many traces per request through ``mlflow server``), and the
+  server-side hooks of llmops' own batch endpoint (``batch.py``, run by ``mlflow server --app-name llmops``).
 
 Everything here mirrors MLflow ``MLFLOW_VERSION_CHECKED``; :func:`check_shapes` raises
 :class:`MlflowShapeError` naming what differs in the installed MLflow.
@@ -172,6 +173,17 @@ def check_shapes() -> None:
     if RestStore._METHOD_TO_INFO.get(LinkPromptsToTrace) != (_LINK_PROMPTS_PATH, "POST"):
         problems.append(f"LinkPromptsToTrace is now {RestStore._METHOD_TO_INFO.get(LinkPromptsToTrace)}")
     need(mlflow.entities.Span, "to_otel_proto", label="mlflow.entities.Span")
+    # llmops' batch endpoint inside `mlflow server --app-name llmops` (batch.py).
+    need(mlflow.entities.Trace, "from_dict", "to_dict", label="mlflow.entities.Trace")
+    try:
+        from mlflow import environment_variables
+        from mlflow.server import fastapi_app, handlers
+    except ImportError as exc:
+        problems.append(f"cannot import the server modules ({exc})")
+    else:
+        need(handlers, "_get_tracking_store", label="mlflow.server.handlers")
+        need(fastapi_app, "create_fastapi_app", label="mlflow.server.fastapi_app")
+        need(environment_variables, "_MLFLOW_SGI_NAME", label="mlflow.environment_variables")
     if problems:
         raise MlflowShapeError(_shape_message(problems))
 

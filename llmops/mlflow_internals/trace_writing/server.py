@@ -1,5 +1,5 @@
-"""A tracking server's trace-ingestion messages (``StartTraceV3``, OTLP ``/v1/traces``, ``LinkPromptsToTrace``),
-one HTTP request per call."""
+"""A tracking server's trace-ingestion messages (``StartTraceV3``, OTLP ``/v1/traces``, ``LinkPromptsToTrace``,
+and llmops' own batch endpoint when the server runs it), one HTTP request per call."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ _LINK_PROMPTS_PATH = "/api/2.0/mlflow/traces/link-prompts"
 class ServerReply:
     """What one request to the tracking server came back with; ``status`` 0 when no answer came at all."""
 
-    __slots__ = ("status", "message")
+    __slots__ = ("status", "message", "data")
 
-    def __init__(self, status: int, message: str = "") -> None:
+    def __init__(self, status: int, message: str = "", data: Any = None) -> None:
         self.status = status
         self.message = message
+        self.data = data  # the JSON answer, when the caller asked for it
 
     @property
     def ok(self) -> bool:
@@ -54,7 +55,7 @@ class ServerApi:
         self._store = store
         self.timeout = timeout
 
-    def _request(self, endpoint: str, method: str, **kwargs: Any) -> ServerReply:
+    def _request(self, endpoint: str, method: str, *, answer: bool = False, **kwargs: Any) -> ServerReply:
         from mlflow.utils.rest_utils import http_request
 
         try:
@@ -72,7 +73,12 @@ class ServerApi:
                 reason = reason[:200] + "…"
             return ServerReply(0, reason)
         if response.status_code == 200:
-            return ServerReply(200)
+            if not answer:
+                return ServerReply(200)
+            try:
+                return ServerReply(200, data=response.json())
+            except ValueError:
+                return ServerReply(502, f"the answer is not JSON: {response.text[:200]}")
         try:
             message = response.json().get("message") or response.json().get("detail") or response.text
         except ValueError:
@@ -108,6 +114,16 @@ class ServerApi:
         return self._request(
             OTLP_TRACES_PATH, "POST", data=request.SerializeToString(),
             extra_headers={"Content-Type": "application/x-protobuf", MLFLOW_EXPERIMENT_ID_HEADER: experiment_id},
+        )  # fmt: skip
+
+    def write_batch(self, traces: Sequence[Trace], prompts: dict[str, Sequence[PromptVersion]]) -> ServerReply:
+        """llmops' batch endpoint (``llmops server``): whole traces, many per request. ``data`` is the answer
+        (``stored``, ``failed``, ``unlinked``); a plain ``mlflow server`` answers 404."""
+        from llmops.mlflow_internals.trace_writing.batch import BATCH_PATH, encode_batch
+
+        return self._request(
+            BATCH_PATH, "POST", answer=True, data=encode_batch(traces, prompts),
+            extra_headers={"Content-Type": "application/json"},
         )  # fmt: skip
 
     def link_prompts(self, trace_id: str, prompts: Sequence[PromptVersion]) -> ServerReply:

@@ -70,6 +70,22 @@ class SqlBatchWriter:
             self._experiments[experiment_id] = experiment
         return experiment
 
+    def check_experiment(self, experiment_id: str) -> None:
+        """Raise MLflow's error if the experiment does not exist or is deleted (cached once it passed)."""
+        self._experiment(experiment_id)
+
+    def existing_trace_ids(self, trace_ids: list[str]) -> set[str]:
+        """Which of ``trace_ids`` the store holds already."""
+        from mlflow.store.tracking.dbmodels.models import SqlTraceInfo
+
+        found: set[str] = set()
+        with self.store.ManagedSessionMaker() as session:
+            for start in range(0, len(trace_ids), 500):
+                chunk = trace_ids[start : start + 500]
+                rows = session.query(SqlTraceInfo.request_id).filter(SqlTraceInfo.request_id.in_(chunk))
+                found.update(row[0] for row in rows)
+        return found
+
     def _artifact_location_tag(self, experiment: Any, trace_id: str) -> dict[str, str]:
         # The store builds "<experiment artifacts>/traces/<trace id>/artifacts" with URI parsing per trace;
         # build it once per experiment with a placeholder id and substitute.

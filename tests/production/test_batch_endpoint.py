@@ -1,0 +1,138 @@
+"""llmops' batch endpoint on ``llmops server`` (real HTTP, real PostgreSQL): whole traces stored many per request,
+a retried request never stores a trace twice, one bad trace fails alone and is named; a plain ``mlflow server``
+has no such endpoint and the writer stores through MLflow's own API instead, losing nothing."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+import pytest
+
+from tests.production.test_writer_server import _burst, _count_traces
+
+
+@pytest.fixture(scope="module")
+def new_traces(tmp_path_factory):
+    """``new_traces(n)``: n finished 8-span traces never handed out before, made by MLflow on a throwaway SQLite
+    store and read back from it."""
+    import mlflow
+    from mlflow.tracing.client import TracingClient
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('local')}/local.db"
+    handed_out: set[str] = set()
+
+    def make(n: int) -> list:
+        previous = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(uri)
+        try:
+            experiment_id = mlflow.set_experiment("batch-endpoint-local").experiment_id
+            _burst(n)
+            mlflow.flush_trace_async_logging()
+            deadline = time.monotonic() + 30
+            while True:
+                found = TracingClient(uri).search_traces(locations=[experiment_id], max_results=1000)
+                traces = [t for t in found if t.info.trace_id not in handed_out]
+                if len(traces) >= n or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+        finally:
+            mlflow.set_tracking_uri(previous)
+        assert len(traces) == n and all(len(t.data.spans) == 8 for t in traces)
+        handed_out.update(t.info.trace_id for t in traces)
+        return traces
+
+    return make
+
+
+def _moved(trace, experiment_id: str):
+    """The same trace, addressed to ``experiment_id`` (the wire format is MLflow's trace JSON)."""
+    from mlflow.entities import Trace
+
+    data = trace.to_dict()
+    data["info"]["trace_location"]["mlflow_experiment"]["experiment_id"] = experiment_id
+    return Trace.from_dict(data)
+
+
+def _server_experiment(server, name: str) -> str:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(server.url)
+    found = client.get_experiment_by_name(name)
+    return found.experiment_id if found else client.create_experiment(name)
+
+
+def test_a_retried_batch_stores_each_trace_once_with_its_spans_tags_and_metadata(mlflow_server, new_traces):
+    from mlflow.tracing.client import TracingClient
+
+    from llmops.mlflow_internals.trace_writing import ServerApi
+
+    experiment_id = _server_experiment(mlflow_server, "batch-endpoint-retry")
+    local_traces = new_traces(3)
+    traces = [_moved(t, experiment_id) for t in local_traces]
+    api = ServerApi(mlflow_server.url)
+
+    first = api.write_batch(traces, {})
+    # The answer to the first request was lost, say: the client sends the same batch again.
+    again = api.write_batch(traces, {})
+
+    ids = sorted(t.info.trace_id for t in traces)
+    assert first.ok and sorted(first.data["stored"]) == ids and first.data["failed"] == {}
+    assert again.ok and sorted(again.data["stored"]) == ids and again.data["failed"] == {}
+    assert _count_traces(mlflow_server, experiment_id) == 3
+    for sent in local_traces:
+        stored = TracingClient(mlflow_server.url).get_trace(sent.info.trace_id)
+        assert [s.name for s in stored.data.spans] == [s.name for s in sent.data.spans]
+        assert [s.outputs for s in stored.data.spans] == [s.outputs for s in sent.data.spans]
+        assert stored.info.request_preview == sent.info.request_preview
+        assert stored.info.tags["mlflow.traceName"] == sent.info.tags["mlflow.traceName"]
+        assert stored.info.trace_metadata["mlflow.trace_schema.version"] == "3"
+
+
+def test_a_trace_for_a_missing_experiment_fails_alone_and_is_named(mlflow_server, new_traces):
+    from llmops.mlflow_internals.trace_writing import ServerApi
+
+    experiment_id = _server_experiment(mlflow_server, "batch-endpoint-one-bad")
+    good_1, bad, good_2 = new_traces(3)
+    batch = [_moved(good_1, experiment_id), _moved(bad, "987654321"), _moved(good_2, experiment_id)]
+
+    reply = ServerApi(mlflow_server.url).write_batch(batch, {})
+
+    assert reply.ok
+    assert sorted(reply.data["stored"]) == sorted([good_1.info.trace_id, good_2.info.trace_id])
+    assert list(reply.data["failed"]) == [bad.info.trace_id]
+    assert "987654321" in reply.data["failed"][bad.info.trace_id]
+    assert _count_traces(mlflow_server, experiment_id) == 2
+
+
+def test_an_unreadable_batch_gets_http_400_naming_the_trace(mlflow_server, new_traces):
+    import requests
+
+    from llmops.mlflow_internals.trace_writing.batch import BATCH_PATH
+
+    body = {"format": 1, "traces": [new_traces(1)[0].to_dict(), {"data": {"spans": []}}], "prompts": {}}
+    answer = requests.post(mlflow_server.url + BATCH_PATH, json=body, timeout=30)
+    assert answer.status_code == 400
+    assert "trace #1" in answer.json()["message"]
+
+    answer = requests.post(mlflow_server.url + BATCH_PATH, data=b"not json", timeout=30)
+    assert answer.status_code == 400 and "not JSON" in answer.json()["message"]
+
+
+def test_a_plain_mlflow_server_gets_every_trace_through_mlflows_own_api(plain_mlflow_server, caplog):
+    import llmops.tracing as tracing
+
+    caplog.set_level(logging.INFO, logger="llmops.tracing.http_writer")
+    before = tracing.stats()
+    try:
+        setup = tracing.setup(plain_mlflow_server.url, "writer-plain-server", autolog=False)
+        _burst(40)
+        assert tracing.flush(120)
+        after = tracing.stats()
+    finally:
+        tracing.reset()
+    assert (after.stored - before.stored, after.lost - before.lost) == (40, 0)
+    assert _count_traces(plain_mlflow_server, setup.experiment_id) == 40
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(re.search(r"has no llmops batch endpoint .*HTTP 404", m) for m in messages), messages
