@@ -4,6 +4,7 @@ recipe holds: the app factory must import with nothing of llmops' own dependenci
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -46,14 +47,14 @@ def test_compose_runs_the_llmops_app_from_the_image_recipe_on_localhost_ports_wi
     dockerfile = REPO / mlflow["build"]["dockerfile"]
     recipe = dockerfile.read_text()
     assert "--app-name llmops" in mlflow["command"]
-    assert '"mlflow==3.17.2"' in recipe and "--no-deps /src" in recipe
+    assert "--no-deps /src" in recipe
     # BuildKit reads <Dockerfile>.dockerignore: it must let in what the recipe copies.
     ignore = Path(f"{dockerfile}.dockerignore").read_text().split()
     for copied in ("pyproject.toml", "README.md", "llmops", "churn"):
         assert f"COPY {copied}" in recipe or f" {copied} " in recipe
         assert f"!{copied}" in ignore or f"!{copied}/" in ignore, copied
-    pinned = [line for line in (REPO / "pyproject.toml").read_text().splitlines() if line.strip().startswith('"mlflow==')]
-    assert pinned and pinned[0].strip().rstrip(",") == '"mlflow==3.17.2"', "the image pins the MLflow llmops pins"
+    pinned = re.search(r'"mlflow(\[[a-z,]+\])?==([0-9.]+)"', (REPO / "pyproject.toml").read_text())
+    assert pinned and f'"mlflow=={pinned.group(2)}"' in recipe, "the image pins the MLflow llmops pins"
     for name, service in compose["services"].items():
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond localhost"

@@ -291,3 +291,59 @@ def test_a_server_down_past_the_limit_fails_llmops_analyze_naming_the_lost_trace
     assert result.exit_code != 0
     assert f"tracking server {mlflow_server.url} is unreachable (connection refused)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_server_refusing_the_credentials_is_one_clear_line_and_the_right_ones_store_every_trace(
+    mlflow_server_factory, kb_chroma, tmp_path, monkeypatch, caplog
+):
+    import llmops.tracing as tracing
+    from llmops.cli import app
+
+    password = "Adm1n-pass-for-the-test-9f2c"
+    auth_ini = tmp_path / "basic_auth.ini"
+    auth_ini.write_text(
+        "[mlflow]\ndefault_permission = READ\n"
+        f"database_uri = sqlite:///{tmp_path / 'basic_auth.db'}\n"
+        "admin_username = admin\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    monkeypatch.setenv("MLFLOW_AUTH_CONFIG_PATH", str(auth_ini))
+    monkeypatch.setenv("MLFLOW_AUTH_ADMIN_PASSWORD", password)
+    monkeypatch.setenv("MLFLOW_FLASK_SERVER_SECRET_KEY", "test-secret-key")
+    server = mlflow_server_factory(app="basic-auth")  # MLflow's own authentication app
+
+    env = {
+        "LLMOPS_TRACKING_URI": server.url,
+        "LLMOPS_EXPERIMENT": "writer-auth",
+        "LLMOPS_CHROMA_DIR": str(kb_chroma),
+        "LLMOPS_TICKETS_DB": str(tmp_path / "tickets.db"),
+        "LLMOPS_PROMPTS_DIR": str(REPO / "prompts"),
+        "LLMOPS_DATA_DIR": str(REPO / "data"),
+        "MLFLOW_TRACKING_USERNAME": "admin",
+        "MLFLOW_TRACKING_PASSWORD": "not-the-password",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    comments = tmp_path / "comments.csv"
+    comments.write_text("comment_id,customer_id,channel,text\nC1,CUST-0008,email,Ma facture est fausse\n")
+    try:
+        result = CliRunner().invoke(app, ["analyze", str(comments), "--out", str(tmp_path / "out.csv")])
+    finally:
+        tracing.reset()
+    assert result.exit_code != 0
+    assert f"tracking server {server.url} refused the credentials (HTTP 401)" in result.output
+    assert "Traceback" not in result.output and "not-the-password" not in result.output
+
+    # The right credentials: every trace stored (this server has no llmops endpoint: MLflow's own API).
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+    caplog.set_level(logging.DEBUG)
+    before = tracing.stats()
+    try:
+        setup = tracing.setup(server.url, "writer-auth-burst", autolog=False)
+        _burst(20)
+        assert tracing.flush(120)
+        after = tracing.stats()
+    finally:
+        tracing.reset()
+    assert (after.stored - before.stored, after.lost - before.lost) == (20, 0)
+    assert _count_traces(server, setup.experiment_id) == 20
+    assert not any(password in r.getMessage() for r in caplog.records), "the password reached a log line"

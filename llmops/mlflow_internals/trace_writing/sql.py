@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 import mlflow
@@ -43,7 +44,7 @@ class SqlBatchWriter:
 
         self.store = store
         self.ensure_ascii = store.db_type == MSSQL
-        self._experiments: dict[str, Any] = {}
+        self._experiments: dict[str, tuple[Any, float]] = {}  # experiment id -> (experiment, checked at)
         self._artifact_templates: dict[str, tuple[str, str]] = {}
 
     @classmethod
@@ -62,16 +63,20 @@ class SqlBatchWriter:
         # (uploaded to the artifact store), remote-workspace writes.
         return not (trace.info.assessments or workspace or has_attachments(trace))
 
+    #: How long an experiment found active is trusted without reading it again (one read per batch at most).
+    EXPERIMENT_RECHECK_SECONDS = 30.0
+
     def _experiment(self, experiment_id: str) -> Any:
-        experiment = self._experiments.get(experiment_id)
-        if experiment is None:
-            experiment = self.store.get_experiment(experiment_id)
-            self.store._check_experiment_is_active(experiment)
-            self._experiments[experiment_id] = experiment
+        cached = self._experiments.get(experiment_id)
+        if cached is not None and time.monotonic() - cached[1] < self.EXPERIMENT_RECHECK_SECONDS:
+            return cached[0]
+        experiment = self.store.get_experiment(experiment_id)
+        self.store._check_experiment_is_active(experiment)
+        self._experiments[experiment_id] = (experiment, time.monotonic())
         return experiment
 
     def check_experiment(self, experiment_id: str) -> None:
-        """Raise MLflow's error if the experiment does not exist or is deleted (cached once it passed)."""
+        """Raise MLflow's error if the experiment does not exist or is deleted (a pass is trusted for 30 s)."""
         self._experiment(experiment_id)
 
     def existing_trace_ids(self, trace_ids: list[str]) -> set[str]:
