@@ -248,7 +248,7 @@ class HttpBatchWriter:
             if not job.sized:
                 add_size_stats(job.item.trace)
                 job.sized = True
-        for job, reply in zip(jobs, self._pool.map(lambda job: self.api.start_trace(job.item.trace), jobs)):
+        for job, reply in zip(jobs, self._map(lambda job: self.api.start_trace(job.item.trace), jobs)):
             if reply.ok:
                 job.info_done = True
             elif reply.transient:
@@ -297,7 +297,7 @@ class HttpBatchWriter:
         for job in jobs:
             if not job.item.prompts:
                 job.prompts_done = True
-        replies = self._pool.map(lambda job: self.api.link_prompts(job.trace_id, job.item.prompts), with_prompts)
+        replies = self._map(lambda job: self.api.link_prompts(job.trace_id, job.item.prompts), with_prompts)
         for job, reply in zip(with_prompts, replies):
             if reply.transient:
                 attempt.transient = attempt.transient or reply
@@ -305,6 +305,15 @@ class HttpBatchWriter:
             if not reply.ok:  # the trace is stored, with its mlflow.linkedPrompts tag
                 _logger.warning("llmops tracing: could not link prompts to %s: %r", job.trace_id, reply)
             job.prompts_done = True
+
+    def _map(self, fn: Callable[[_Job], ServerReply], jobs: list[_Job]) -> list[ServerReply]:
+        futures: list[Any] = []
+        for job in jobs:
+            try:
+                futures.append(self._pool.submit(fn, job))
+            except RuntimeError:  # the interpreter is exiting (the exit hook's flush): no new threads
+                futures.append(None)
+        return [future.result() if future is not None else fn(job) for future, job in zip(futures, jobs)]
 
     # -- failures and the per-trace path -------------------------------------------------------------------
 

@@ -136,3 +136,32 @@ def test_a_plain_mlflow_server_gets_every_trace_through_mlflows_own_api(plain_ml
     assert _count_traces(plain_mlflow_server, setup.experiment_id) == 40
     messages = [r.getMessage() for r in caplog.records]
     assert any(re.search(r"has no llmops batch endpoint .*HTTP 404", m) for m in messages), messages
+
+
+@pytest.mark.parametrize("server_fixture", ["mlflow_server", "plain_mlflow_server"], ids=["llmops-server", "plain-mlflow-server"])
+def test_a_script_that_exits_without_flushing_still_stores_every_trace(server_fixture, request):
+    import subprocess
+    import sys
+    import textwrap
+
+    server = request.getfixturevalue(server_fixture)
+    script = textwrap.dedent(f"""
+        import mlflow
+        import llmops.tracing as tracing
+
+        setup = tracing.setup({server.url!r}, "writer-exit-{server_fixture}", autolog=False)
+        print(setup.experiment_id, flush=True)
+
+        @mlflow.trace
+        def step(i):
+            return i
+
+        for i in range(60):
+            step(i)
+        # no flush(): the exit hook stores what is queued
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "LOST" not in done.stderr and "cannot schedule" not in done.stderr, done.stderr[-2000:]
+    experiment_id = done.stdout.split()[0]
+    assert _count_traces(server, experiment_id) == 60
