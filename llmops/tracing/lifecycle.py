@@ -246,8 +246,9 @@ def _ensure_experiment(name: str, uri: str, previous: TracingSetup | None) -> st
 def _enable_autolog() -> None:
     import mlflow
 
-    from llmops.mlflow_internals.trace_writing import skip_nested_openai_model_spans
+    from llmops.mlflow_internals.trace_writing import per_context_autolog_sessions, skip_nested_openai_model_spans
 
+    per_context_autolog_sessions()  # before any autologged call can run in two threads at once
     for flavor in ("openai", "langchain"):
         try:
             getattr(mlflow, flavor).autolog()

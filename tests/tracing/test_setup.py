@@ -118,3 +118,41 @@ def test_setup_without_arguments_reads_the_settings(session_store, monkeypatch):
         assert mlflow.get_trace(_one_trace(), flush=True).info.experiment_id == setup.experiment_id
     finally:
         tracing.reset()
+
+
+def test_autologged_calls_in_two_threads_do_not_end_each_others_session(session_store):
+    """`llmops analyze -c 4` runs autologged LangChain calls in parallel threads: one thread finishing its call
+    must not end the autologging session of a call still running in another (MLflow keeps one per process, and
+    the other call then failed with "'NoneType' object has no attribute 'state'")."""
+    import threading
+
+    from mlflow.utils.autologging_utils.safety import _AutologgingSessionManager as sessions
+
+    tracing.setup(session_store, "autolog-threads", autolog=True)
+    a_inside, b_inside, a_finished = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first_call():
+        with sessions.start_session("langchain"):
+            a_inside.set()
+            b_inside.wait(10)
+        a_finished.set()
+
+    def second_call():
+        a_inside.wait(10)
+        with sessions.start_session("langchain") as own:
+            b_inside.set()
+            a_finished.wait(10)  # the first call ends while this one still runs
+            seen["active"], seen["own"] = sessions.active_session(), own
+
+    try:
+        threads = [threading.Thread(target=first_call), threading.Thread(target=second_call)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(20)
+    finally:
+        tracing.reset()
+    assert seen["active"] is not None and seen["active"] is seen["own"]
+    assert seen["active"].state == "running"
+    assert sessions.active_session() is None  # nothing left open in this thread

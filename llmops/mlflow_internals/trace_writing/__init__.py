@@ -42,6 +42,7 @@ from llmops.mlflow_internals.trace_writing.spans import (
     in_evaluation,
     in_memory_trace,
     install_processor_factory,
+    per_context_autolog_sessions,
     rebuild_tracer_provider,
     set_span_hooks,
     skip_nested_openai_model_spans,
@@ -66,6 +67,7 @@ __all__ = [
     "in_memory_trace",
     "install_processor_factory",
     "is_tracking_server",
+    "per_context_autolog_sessions",
     "rebuild_tracer_provider",
     "set_span_hooks",
     "skip_nested_openai_model_spans",
@@ -173,6 +175,14 @@ def check_shapes() -> None:
     if RestStore._METHOD_TO_INFO.get(LinkPromptsToTrace) != (_LINK_PROMPTS_PATH, "POST"):
         problems.append(f"LinkPromptsToTrace is now {RestStore._METHOD_TO_INFO.get(LinkPromptsToTrace)}")
     need(mlflow.entities.Span, "to_otel_proto", label="mlflow.entities.Span")
+    # Autologging sessions, one per thread of execution (spans.per_context_autolog_sessions).
+    from mlflow.utils.autologging_utils import safety
+
+    need(safety, "_AutologgingSessionManager", "AutologgingSession", label="mlflow.utils.autologging_utils.safety")
+    manager = getattr(safety, "_AutologgingSessionManager", None)
+    need(manager, "start_session", "astart_session", "active_session", "_end_session", label="_AutologgingSessionManager")
+    problems += _signature_problems(getattr(safety, "AutologgingSession", None), "AutologgingSession",
+                                    ["integration", "id_"])  # fmt: skip
     # llmops' batch endpoint inside `mlflow server --app-name llmops` (batch.py).
     need(mlflow.entities.Trace, "from_dict", "to_dict", label="mlflow.entities.Trace")
     try:

@@ -164,6 +164,57 @@ def skip_nested_openai_model_spans() -> None:
     openai_autolog._start_span = _start_span
 
 
+def per_context_autolog_sessions() -> None:
+    """Give each thread (and asyncio task) its own autologging session instead of one shared by the process.
+
+    MLflow 3.17 keeps the active autologging session in a class attribute. When several threads run autologged
+    code at once (``llmops analyze -c 4``), one thread ends the session another is checking, between
+    ``active_session() is not None`` and ``active_session().state``: the call fails with ``AttributeError:
+    'NoneType' object has no attribute 'state'`` (seen once in 345 comments). A context variable keeps MLflow's
+    rule (the outermost patched call opens and ends the session) per thread of execution.
+    """
+    import contextvars
+    import uuid
+    from contextlib import asynccontextmanager, contextmanager
+
+    try:
+        from mlflow.utils.autologging_utils import safety
+    except ImportError:
+        return
+    manager = getattr(safety, "_AutologgingSessionManager", None)
+    if manager is None or getattr(manager, "_llmops_per_context", False):
+        return
+    current: contextvars.ContextVar[Any] = contextvars.ContextVar("llmops_autologging_session", default=None)
+
+    @contextmanager
+    def start_session(cls, integration):
+        previous = current.get()
+        if previous is None:
+            current.set(safety.AutologgingSession(integration, uuid.uuid4().hex))
+        try:
+            yield current.get()
+        finally:
+            if previous is None:
+                current.set(None)
+
+    @asynccontextmanager
+    async def astart_session(cls, integration):
+        previous = current.get()
+        if previous is None:
+            current.set(safety.AutologgingSession(integration, uuid.uuid4().hex))
+        try:
+            yield current.get()
+        finally:
+            if previous is None:
+                current.set(None)
+
+    manager.start_session = classmethod(start_session)
+    manager.astart_session = classmethod(astart_session)
+    manager.active_session = classmethod(lambda cls: current.get())
+    manager._end_session = classmethod(lambda cls: current.set(None))
+    manager._llmops_per_context = True
+
+
 class ClientTraceWriter:
     """Exactly what MLflow's synchronous export does for one trace: spans, trace info, attachments, prompts."""
 
