@@ -61,7 +61,7 @@ def server(
             tracking = start_tracking_server(
                 backend_store_uri, artifacts_dir, port=port, host=host, workers=workers, app=None if plain else "llmops"
             )
-            _announce(tracking.url, backend_store_uri, artifacts_dir, host, tracking.startup_seconds)
+            _announce(tracking.url, backend_store_uri, artifacts_dir, host, tracking.startup_seconds, tracking.app)
             while tracking.running:
                 time.sleep(0.5)
             err_console.print(f"[bold red]error:[/] the MLflow server stopped on its own (exit code "
@@ -80,10 +80,14 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _announce(url: str, backend_store_uri: str, artifacts_dir: Path, host: str, seconds: float) -> None:
+def _announce(
+    url: str, backend_store_uri: str, artifacts_dir: Path, host: str, seconds: float, app: str | None
+) -> None:
     from llmops.server.postgres import redact_uri
 
     console.print(f"MLflow tracking server ready in {seconds:.0f} s: [bold]{url}[/] (UI and REST API)")
+    if app:
+        console.print("  with llmops' trace-batch endpoint (traces are stored ~500 per request)")
     console.print(f"  backend store: {redact_uri(backend_store_uri)}; artifacts: {artifacts_dir.absolute()}")
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"  [yellow]bound to {host}: reachable from the network, with no authentication[/]")

@@ -89,3 +89,56 @@ def test_llmops_server_refuses_a_missing_or_foreign_database_before_starting_any
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert "s3cret" not in result.output  # a password never reaches the terminal
+
+
+def test_llmops_server_runs_postgresql_and_mlflow_with_the_batch_endpoint_until_stopped(tmp_path):
+    """README's production command, as a user runs it: `llmops server --postgres-dir DIR` prints where the server
+    is, the server answers (UI, REST API, llmops' batch endpoint), and `kill` stops both it and PostgreSQL."""
+    import json
+    import re
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import threading
+    import time
+
+    pg_dir = Path(tempfile.mkdtemp(prefix="llmops-server-cli-"))  # under /tmp: PostgreSQL's user can reach it
+    lines: list[str] = []
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llmops.cli", "server", "--postgres-dir", str(pg_dir), "--port", "0",
+         "--artifacts-dir", str(tmp_path / "artifacts")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 300
+        url = None
+        while url is None:
+            assert process.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "".join(lines)
+            found = re.search(r"export LLMOPS_TRACKING_URI=(http://127\.0\.0\.1:\d+)", "".join(lines))
+            url = found.group(1) if found else None
+            time.sleep(0.2)
+        assert "trace-batch endpoint" in "".join(lines)
+        assert urllib.request.urlopen(url + "/health", timeout=30).status == 200
+        assert b"<html" in urllib.request.urlopen(url + "/", timeout=30).read().lower()  # the MLflow UI
+        request = urllib.request.Request(
+            url + "/api/2.0/llmops/traces/batch", data=json.dumps({"format": 1, "traces": []}).encode(),
+            headers={"Content-Type": "application/json"}, method="POST",
+        )  # fmt: skip
+        assert json.loads(urllib.request.urlopen(request, timeout=30).read())["stored"] == []
+    finally:
+        process.send_signal(signal.SIGTERM)  # what Ctrl-C or `kill` does
+        code = process.wait(60)
+        reader.join(10)
+    try:
+        assert code == 0, "".join(lines)
+        assert "stopping" in "".join(lines)
+        assert not (pg_dir / "postmaster.pid").exists(), "PostgreSQL still runs after the command ended"
+        with pytest.raises(OSError):
+            urllib.request.urlopen(url + "/health", timeout=5)
+    finally:
+        shutil.rmtree(pg_dir, ignore_errors=True)
