@@ -3,7 +3,8 @@
 MLflow's client writes one trace with two requests (``log_spans`` then ``start_trace``), each retried for
 minutes inside the call. Here a batch of traces takes one of two paths:
 
-* **``llmops server``** (MLflow's server started with ``--app-name llmops``): one request per ~500 traces to
+* **``llmops server``** (MLflow's server started with ``--app-name llmops``): one request per batch (at most 8 MB
+  of trace JSON, less after a 413 from the server or a proxy in front of it) to
   llmops' batch endpoint (:mod:`llmops.mlflow_internals.trace_writing.batch`), which stores whole traces (info,
   tags, metadata, spans, prompt links) in one transaction on the server;
 * **a plain ``mlflow server``** (the endpoint answers 404), MLflow's own ingestion API:
@@ -49,8 +50,11 @@ from llmops.mlflow_internals.trace_writing import (
 
 _logger = logging.getLogger(__name__)
 
-#: Spans per OTLP request: a batch of 200 analyzer traces is ~1,600 spans, one request.
+#: Spans per request: a batch of 200 analyzer traces is ~1,600 spans, one request.
 MAX_SPANS_PER_REQUEST = 4_000
+#: Bytes of trace JSON per batch-endpoint request, at first; halved each time the server (or a reverse proxy in
+#: front of it) answers 413, down to one trace per request.
+MAX_BATCH_BYTES = 8 * 1024 * 1024
 
 
 class TrackingServerError(UserError):
@@ -93,6 +97,7 @@ class _Job:
     spans_done: bool = False
     prompts_done: bool = False
     sized: bool = False
+    encoded: bytes | None = None  # the trace's JSON for the batch endpoint, made once
     error: str | None = None
 
     @property
@@ -132,6 +137,7 @@ class HttpBatchWriter:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="llmops-trace-http")
         self._otlp = True  # False once the server says its store cannot take OTLP spans
         self._batches = True  # False once the server says it has no llmops batch endpoint (a plain mlflow server)
+        self._max_batch_bytes = MAX_BATCH_BYTES
         self._given_up = False  # an outage outlasted the limit: try once per batch until the server answers
 
     @staticmethod
@@ -207,9 +213,14 @@ class HttpBatchWriter:
         return attempt
 
     def _write_batches(self, jobs: list[_Job], attempt: _Round) -> None:
-        for chunk in _chunks(jobs):
+        from llmops.mlflow_internals.trace_writing.batch import encode_trace
+
+        for job in jobs:
+            if job.encoded is None:
+                job.encoded = encode_trace(job.item.trace)
+        for chunk in _chunks(jobs, self._max_batch_bytes):
             reply = self.api.write_batch(
-                [job.item.trace for job in chunk], {job.trace_id: job.item.prompts for job in chunk}
+                [job.encoded for job in chunk], {job.trace_id: job.item.prompts for job in chunk}
             )
             if reply.ok:
                 self._apply_batch_answer(chunk, reply.data or {})
@@ -223,13 +234,24 @@ class HttpBatchWriter:
                 )  # fmt: skip
                 self._batches = False
                 return
+            elif reply.status == 413 and len(chunk) > 1:
+                size = sum(len(job.encoded or b"") for job in chunk)
+                self._max_batch_bytes = max(1, size // 2)
+                _logger.warning(
+                    "llmops tracing: %s refused a batch of %d bytes (HTTP 413): sending at most %d bytes per "
+                    "request from now on", self.where, size, self._max_batch_bytes,
+                )  # fmt: skip
+                self._write_batches(chunk, attempt)
+                if attempt.transient is not None or not self._batches:
+                    return
             elif len(chunk) > 1:  # one unreadable trace must not cost the batch: send them one by one
                 for job in chunk:
                     self._write_batches([job], attempt)
                     if attempt.transient is not None or not self._batches:
                         return
             else:
-                self._fail(chunk, f"the server refused it ({reply!r})")
+                size = len(chunk[0].encoded or b"")
+                self._fail(chunk, f"the server refused it ({reply!r}; {size} bytes of trace JSON)")
 
     def _apply_batch_answer(self, chunk: list[_Job], answer: dict[str, Any]) -> None:
         stored = set(answer.get("stored") or ())
@@ -340,14 +362,18 @@ class HttpBatchWriter:
         return stored, len(jobs) - stored
 
 
-def _chunks(jobs: list[_Job]) -> list[list[_Job]]:
+def _chunks(jobs: list[_Job], max_bytes: int | None = None) -> list[list[_Job]]:
+    """Consecutive groups of at most MAX_SPANS_PER_REQUEST spans (and ``max_bytes`` of encoded traces)."""
     chunks: list[list[_Job]] = [[]]
-    spans = 0
+    spans = size = 0
     for job in jobs:
         count = len(job.item.trace.data.spans)
-        if chunks[-1] and spans + count > MAX_SPANS_PER_REQUEST:
+        length = len(job.encoded or b"") if max_bytes is not None else 0
+        full = spans + count > MAX_SPANS_PER_REQUEST or (max_bytes is not None and size + length > max_bytes)
+        if chunks[-1] and full:
             chunks.append([])
-            spans = 0
+            spans = size = 0
         chunks[-1].append(job)
         spans += count
+        size += length
     return chunks

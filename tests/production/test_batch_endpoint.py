@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.production.test_writer_server import _burst, _count_traces
+from tests.production.test_writer_server import _burst, _burst_through, _count_traces
 
 
 @pytest.fixture(scope="module")
@@ -121,19 +121,8 @@ def test_an_unreadable_batch_gets_http_400_naming_the_trace(mlflow_server, new_t
 
 
 def test_a_plain_mlflow_server_gets_every_trace_through_mlflows_own_api(plain_mlflow_server, caplog):
-    import llmops.tracing as tracing
-
     caplog.set_level(logging.INFO, logger="llmops.tracing.http_writer")
-    before = tracing.stats()
-    try:
-        setup = tracing.setup(plain_mlflow_server.url, "writer-plain-server", autolog=False)
-        _burst(40)
-        assert tracing.flush(120)
-        after = tracing.stats()
-    finally:
-        tracing.reset()
-    assert (after.stored - before.stored, after.lost - before.lost) == (40, 0)
-    assert _count_traces(plain_mlflow_server, setup.experiment_id) == 40
+    assert _burst_through(plain_mlflow_server, "writer-plain-server", 40) == (40, 0, 40)  # stored, lost, in the DB
     messages = [r.getMessage() for r in caplog.records]
     assert any(re.search(r"has no llmops batch endpoint .*HTTP 404", m) for m in messages), messages
 
@@ -165,3 +154,15 @@ def test_a_script_that_exits_without_flushing_still_stores_every_trace(server_fi
     assert "LOST" not in done.stderr and "cannot schedule" not in done.stderr, done.stderr[-2000:]
     experiment_id = done.stdout.split()[0]
     assert _count_traces(server, experiment_id) == 60
+
+
+def test_a_server_or_proxy_refusing_large_bodies_gets_smaller_batches_and_every_trace(
+    mlflow_server_factory, monkeypatch, caplog
+):
+    # A body limit like a reverse proxy's (nginx's client_max_body_size): 100 kB, far under the writer's batches.
+    monkeypatch.setenv("LLMOPS_SERVER_MAX_BATCH_BYTES", "100000")
+    server = mlflow_server_factory()
+    caplog.set_level(logging.WARNING, logger="llmops.tracing.http_writer")
+    assert _burst_through(server, "writer-body-limit", 150) == (150, 0, 150)  # stored, lost, in the DB
+    limits = [int(m.group(1)) for r in caplog.records if (m := re.search(r"at most (\d+) bytes per request", r.getMessage()))]
+    assert limits and limits[-1] <= 100_000, [r.getMessage() for r in caplog.records]

@@ -49,6 +49,22 @@ def _burst(n: int) -> None:
         agent(i)
 
 
+def _burst_through(server, experiment: str, n: int) -> tuple[int, int, int]:
+    """``n`` 8-span traces through ``setup(server.url, experiment)``; returns (stored, lost) by the writer's
+    counters and the traces counted in the server's database."""
+    import llmops.tracing as tracing
+
+    before = tracing.stats()
+    try:
+        setup = tracing.setup(server.url, experiment, autolog=False)
+        _burst(n)
+        assert tracing.flush(120)
+        after = tracing.stats()
+    finally:
+        tracing.reset()
+    return after.stored - before.stored, after.lost - before.lost, _count_traces(server, setup.experiment_id)
+
+
 @pytest.fixture(autouse=True)
 def _restore_tracking_uri():
     """setup() points MLflow at the server; the tests after these find the store they had."""
@@ -336,14 +352,5 @@ def test_a_server_refusing_the_credentials_is_one_clear_line_and_the_right_ones_
     # The right credentials: every trace stored (this server has no llmops endpoint: MLflow's own API).
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
     caplog.set_level(logging.DEBUG)
-    before = tracing.stats()
-    try:
-        setup = tracing.setup(server.url, "writer-auth-burst", autolog=False)
-        _burst(20)
-        assert tracing.flush(120)
-        after = tracing.stats()
-    finally:
-        tracing.reset()
-    assert (after.stored - before.stored, after.lost - before.lost) == (20, 0)
-    assert _count_traces(server, setup.experiment_id) == 20
+    assert _burst_through(server, "writer-auth-burst", 20) == (20, 0, 20)
     assert not any(password in r.getMessage() for r in caplog.records), "the password reached a log line"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,22 +33,27 @@ _logger = logging.getLogger(__name__)
 
 BATCH_PATH = "/api/2.0/llmops/traces/batch"
 BATCH_FORMAT = 1
-#: The largest request body the endpoint reads (a batch of 500 analyzer traces is ~6 MB of JSON).
-MAX_BODY_BYTES = 256 * 1024 * 1024
+#: The largest request body the endpoint reads, unless ``LLMOPS_SERVER_MAX_BATCH_BYTES`` says otherwise; larger
+#: bodies get HTTP 413 (as from a reverse proxy's limit) and the client sends smaller batches.
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 class BadBatch(ValueError):
     """The request cannot be read; the message names the trace or field."""
 
 
-def encode_batch(traces: Sequence[Trace], prompts: dict[str, Sequence[Any]]) -> bytes:
-    """The request body for ``traces`` and the prompt versions (``.name``, ``.version``) each one loaded."""
-    body = {
-        "format": BATCH_FORMAT,
-        "traces": [trace.to_dict() for trace in traces],
-        "prompts": {tid: [[p.name, int(p.version)] for p in versions] for tid, versions in prompts.items() if versions},
-    }
-    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+def encode_trace(trace: Trace) -> bytes:
+    """One trace as the batch carries it (MLflow's trace JSON)."""
+    return json.dumps(trace.to_dict(), separators=(",", ":")).encode("utf-8")
+
+
+def encode_batch(traces: Sequence[Trace | bytes], prompts: dict[str, Sequence[Any]]) -> bytes:
+    """The request body for ``traces`` (or their :func:`encode_trace` bytes) and the prompt versions (``.name``,
+    ``.version``) each one loaded."""
+    encoded = [trace if isinstance(trace, bytes) else encode_trace(trace) for trace in traces]
+    links = {tid: [[p.name, int(p.version)] for p in versions] for tid, versions in prompts.items() if versions}
+    head = b'{"format":%d,"traces":[' % BATCH_FORMAT
+    return head + b",".join(encoded) + b'],"prompts":' + json.dumps(links).encode("utf-8") + b"}"
 
 
 def decode_batch(body: bytes) -> tuple[list[Trace], dict[str, list[tuple[str, int]]]]:
@@ -184,6 +190,7 @@ def add_batch_endpoint(flask_app: Any) -> None:
     if any(rule.rule == BATCH_PATH for rule in flask_app.url_map.iter_rules()):
         return
     endpoints: list[BatchEndpoint] = []
+    limit = int(os.environ.get("LLMOPS_SERVER_MAX_BATCH_BYTES") or MAX_BODY_BYTES)
 
     def reply(status: int, body: dict[str, Any]) -> Response:
         return Response(json.dumps(body), status=status, mimetype="application/json")
@@ -196,8 +203,8 @@ def add_batch_endpoint(flask_app: Any) -> None:
         endpoint = endpoints[0]
         if endpoint.writer is None:
             return reply(501, {"message": "this server's tracking store cannot take trace batches; use MLflow's API"})
-        if (request.content_length or 0) > MAX_BODY_BYTES:
-            return reply(413, {"message": f"a batch is at most {MAX_BODY_BYTES} bytes: send smaller batches"})
+        if (request.content_length or 0) > limit:
+            return reply(413, {"message": f"a batch is at most {limit} bytes: send smaller batches"})
         try:
             traces, prompts = decode_batch(request.get_data())
         except BadBatch as exc:

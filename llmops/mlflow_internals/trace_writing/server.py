@@ -116,9 +116,12 @@ class ServerApi:
             extra_headers={"Content-Type": "application/x-protobuf", MLFLOW_EXPERIMENT_ID_HEADER: experiment_id},
         )  # fmt: skip
 
-    def write_batch(self, traces: Sequence[Trace], prompts: dict[str, Sequence[PromptVersion]]) -> ServerReply:
-        """llmops' batch endpoint (``llmops server``): whole traces, many per request. ``data`` is the answer
-        (``stored``, ``failed``, ``unlinked``); a plain ``mlflow server`` answers 404."""
+    def write_batch(
+        self, traces: Sequence[Trace | bytes], prompts: dict[str, Sequence[PromptVersion]]
+    ) -> ServerReply:
+        """llmops' batch endpoint (``llmops server``): whole traces (or their ``encode_trace`` bytes), many per
+        request. ``data`` is the answer (``stored``, ``failed``, ``unlinked``); a plain ``mlflow server`` answers
+        404, a body over the server's (or its proxy's) limit 413."""
         from llmops.mlflow_internals.trace_writing.batch import BATCH_PATH, encode_batch
 
         return self._request(
