@@ -34,6 +34,10 @@ def server(
         False, "--plain", help="MLflow's server as shipped, without llmops' trace-batch endpoint (traces then go "
         "through MLflow's OTLP API, ~3x slower).",
     ),
+    basic_auth: bool = typer.Option(
+        False, "--basic-auth", help="MLflow's users and permissions (its basic-auth app), with the batch endpoint; "
+        "needs MLFLOW_FLASK_SERVER_SECRET_KEY and, the first time, MLFLOW_AUTH_ADMIN_PASSWORD.",
+    ),
 ) -> None:
     """Start MLflow's tracking server on PostgreSQL (proxied artifacts) and run until Ctrl-C.
 
@@ -47,6 +51,8 @@ def server(
 
     if (backend_store_uri is None) == (postgres_dir is None):
         fail("name the database: --backend-store-uri postgresql://... or --postgres-dir DIR (a local cluster).", 2)
+    if plain and basic_auth:
+        fail("--plain and --basic-auth exclude each other (MLflow's server runs one app).", 2)
     if backend_store_uri is not None and not backend_store_uri.startswith(("postgresql://", "postgresql+", "postgres://")):
         fail(f"--backend-store-uri must be a PostgreSQL URI (postgresql://...), not {redact_uri(backend_store_uri)}", 2)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the server as cleanly as Ctrl-C
@@ -59,8 +65,9 @@ def server(
                 backend_store_uri = cluster.create_database(DATABASE, exist_ok=True)
             console.print("starting the MLflow tracking server (~20-40 s) ...")
             tracking = start_tracking_server(
-                backend_store_uri, artifacts_dir, port=port, host=host, workers=workers, app=None if plain else "llmops"
-            )
+                backend_store_uri, artifacts_dir, port=port, host=host, workers=workers,
+                app=None if plain else "llmops-basic-auth" if basic_auth else "llmops",
+            )  # fmt: skip
             _announce(tracking.url, backend_store_uri, artifacts_dir, host, tracking.startup_seconds, tracking.app)
             while tracking.running:
                 time.sleep(0.5)
@@ -87,9 +94,11 @@ def _announce(
 
     console.print(f"MLflow tracking server ready in {seconds:.0f} s: [bold]{url}[/] (UI and REST API)")
     if app:
-        console.print("  with llmops' trace-batch endpoint (traces are stored ~500 per request)")
+        console.print("  with llmops' trace-batch endpoint (many traces per request)")
+    if app and "basic-auth" in app:
+        console.print("  with MLflow's users and permissions: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD")
     console.print(f"  backend store: {redact_uri(backend_store_uri)}; artifacts: {artifacts_dir.absolute()}")
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in ("127.0.0.1", "localhost", "::1") and not (app and "basic-auth" in app):
         console.print(f"  [yellow]bound to {host}: reachable from the network, with no authentication[/]")
     console.print("Point llmops (and MLflow) at it, in another shell:")
     console.print(f"  export LLMOPS_TRACKING_URI={url}", highlight=False, soft_wrap=True)

@@ -227,7 +227,7 @@ class HttpBatchWriter:
             elif reply.transient:
                 attempt.transient = attempt.transient or reply
                 return
-            elif reply.status in (404, 405, 501):
+            elif reply.status in (403, 404, 405, 501):  # 403: an auth layer that lets only MLflow's own routes by
                 _logger.info(
                     "llmops tracing: %s has no llmops batch endpoint (%r): storing through MLflow's OTLP API "
                     "(`llmops server` stores ~2x faster)", self.where, reply,

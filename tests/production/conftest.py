@@ -12,6 +12,8 @@
 - ``mlflow_server`` (session): the ``llmops server`` the tests share; ``server_tracking`` (module) also points
   ``LLMOPS_TRACKING_URI`` / ``MLFLOW_TRACKING_URI`` / MLflow at it and restores the previous store afterwards.
 - ``plain_mlflow_server`` (session): MLflow's server as shipped, for what must work on any MLflow server.
+- ``basic_auth`` (function): the environment MLflow's basic-auth app needs (its user database in the test's
+  folder, an admin password, a secret key); returns the admin password. Start the server after it.
 
 A server costs ~17-40 s to start on this machine (``import mlflow`` plus the migrations of a new database):
 share ``mlflow_server``, and start another only to test what needs it.
@@ -92,6 +94,22 @@ def plain_mlflow_server(mlflow_server_factory) -> Iterator[TrackingServer]:
     server = mlflow_server_factory(app=None)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def basic_auth(tmp_path, monkeypatch) -> str:
+    """Environment for ``mlflow_server_factory(app="basic-auth" or "llmops-basic-auth")``; the admin's password."""
+    password = "Adm1n-pass-for-the-test-9f2c"
+    auth_ini = tmp_path / "basic_auth.ini"
+    auth_ini.write_text(
+        "[mlflow]\ndefault_permission = READ\n"
+        f"database_uri = sqlite:///{tmp_path / 'basic_auth.db'}\n"
+        "admin_username = admin\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    monkeypatch.setenv("MLFLOW_AUTH_CONFIG_PATH", str(auth_ini))
+    monkeypatch.setenv("MLFLOW_AUTH_ADMIN_PASSWORD", password)
+    monkeypatch.setenv("MLFLOW_FLASK_SERVER_SECRET_KEY", "test-secret-key")
+    return password
 
 
 @pytest.fixture(scope="module")

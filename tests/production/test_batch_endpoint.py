@@ -81,6 +81,12 @@ def test_a_retried_batch_stores_each_trace_once_with_its_spans_tags_and_metadata
     assert first.ok and sorted(first.data["stored"]) == ids and first.data["failed"] == {}
     assert again.ok and sorted(again.data["stored"]) == ids and again.data["failed"] == {}
     assert _count_traces(mlflow_server, experiment_id) == 3
+    # The same ids sent into another experiment: refused, and the stored traces stay where they are.
+    elsewhere = _server_experiment(mlflow_server, "batch-endpoint-retry-elsewhere")
+    moved = api.write_batch([_moved(t, elsewhere) for t in local_traces], {})
+    assert moved.ok and moved.data["stored"] == [] and sorted(moved.data["failed"]) == ids
+    assert all("another experiment" in why for why in moved.data["failed"].values())
+    assert (_count_traces(mlflow_server, experiment_id), _count_traces(mlflow_server, elsewhere)) == (3, 0)
     for sent in local_traces:
         stored = TracingClient(mlflow_server.url).get_trace(sent.info.trace_id)
         assert [s.name for s in stored.data.spans] == [s.name for s in sent.data.spans]
@@ -166,3 +172,46 @@ def test_a_server_or_proxy_refusing_large_bodies_gets_smaller_batches_and_every_
     assert _burst_through(server, "writer-body-limit", 150) == (150, 0, 150)  # stored, lost, in the DB
     limits = [int(m.group(1)) for r in caplog.records if (m := re.search(r"at most (\d+) bytes per request", r.getMessage()))]
     assert limits and limits[-1] <= 100_000, [r.getMessage() for r in caplog.records]
+
+
+def test_behind_basic_auth_the_endpoint_stores_a_trace_only_where_its_user_may_write(
+    mlflow_server_factory, basic_auth, new_traces, monkeypatch, caplog
+):
+    """`llmops server --basic-auth`: MLflow's users and permissions, and the batch endpoint applies the check
+    MLflow makes for StartTraceV3 (update on the experiment): a READ-only user's traces are refused, named."""
+    from mlflow import MlflowClient
+    from mlflow.server import get_app_client
+
+    from llmops.mlflow_internals.trace_writing import ServerApi
+
+    server = mlflow_server_factory(app="llmops-basic-auth")
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", basic_auth)
+    experiment_id = MlflowClient(server.url).create_experiment("batch-endpoint-auth")
+    users = get_app_client("basic-auth", tracking_uri=server.url)
+    for name in ("writer", "reader"):
+        users.create_user(name, f"{name}-Passw0rd-long-enough")
+    users.grant_user_permission("writer", "experiment", experiment_id, "EDIT")  # "reader" keeps the default: READ
+
+    def send_as(name: str, traces):
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", name)
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", f"{name}-Passw0rd-long-enough")
+        return ServerApi(server.url).write_batch([_moved(t, experiment_id) for t in traces], {})
+
+    refused = new_traces(2)
+    reply = send_as("reader", refused)
+    assert reply.ok and reply.data["stored"] == []
+    assert sorted(reply.data["failed"]) == sorted(t.info.trace_id for t in refused)
+    assert all("'reader' may not write traces in experiment" in why for why in reply.data["failed"].values())
+
+    accepted = new_traces(2)
+    reply = send_as("writer", accepted)
+    assert reply.ok and sorted(reply.data["stored"]) == sorted(t.info.trace_id for t in accepted)
+    assert _count_traces(server, experiment_id) == 2
+
+    # The admin's app traces through the endpoint (not MLflow's per-trace API).
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", basic_auth)
+    caplog.set_level(logging.INFO, logger="llmops.tracing.http_writer")
+    assert _burst_through(server, "writer-auth-admin", 30) == (30, 0, 30)
+    assert not any("no llmops batch endpoint" in r.getMessage() for r in caplog.records)

@@ -78,6 +78,7 @@ def test_clear_errors_for_a_bad_database_name_an_unreachable_server_and_a_foreig
         (("--backend-store-uri", "postgresql://u@h/db", "--postgres-dir", "pg"), "name the database"),
         (("--backend-store-uri", "sqlite:///mlflow.db"), "must be a PostgreSQL URI (postgresql://...), not sqlite:///mlflow.db"),
         (("--backend-store-uri", "mysql://app:s3cret@db/mlflow"), "not mysql://app:***@db/mlflow"),
+        (("--postgres-dir", "pg", "--plain", "--basic-auth"), "--plain and --basic-auth exclude each other"),
     ],
 )
 def test_llmops_server_refuses_a_missing_or_foreign_database_before_starting_anything(args, message):

@@ -310,22 +310,13 @@ def test_a_server_down_past_the_limit_fails_llmops_analyze_naming_the_lost_trace
 
 
 def test_a_server_refusing_the_credentials_is_one_clear_line_and_the_right_ones_store_every_trace(
-    mlflow_server_factory, kb_chroma, tmp_path, monkeypatch, caplog
+    mlflow_server_factory, basic_auth, kb_chroma, tmp_path, monkeypatch, caplog
 ):
     import llmops.tracing as tracing
     from llmops.cli import app
 
-    password = "Adm1n-pass-for-the-test-9f2c"
-    auth_ini = tmp_path / "basic_auth.ini"
-    auth_ini.write_text(
-        "[mlflow]\ndefault_permission = READ\n"
-        f"database_uri = sqlite:///{tmp_path / 'basic_auth.db'}\n"
-        "admin_username = admin\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
-    )
-    monkeypatch.setenv("MLFLOW_AUTH_CONFIG_PATH", str(auth_ini))
-    monkeypatch.setenv("MLFLOW_AUTH_ADMIN_PASSWORD", password)
-    monkeypatch.setenv("MLFLOW_FLASK_SERVER_SECRET_KEY", "test-secret-key")
-    server = mlflow_server_factory(app="basic-auth")  # MLflow's own authentication app
+    password = basic_auth
+    server = mlflow_server_factory(app="basic-auth")  # MLflow's own authentication app, no llmops endpoint
 
     env = {
         "LLMOPS_TRACKING_URI": server.url,

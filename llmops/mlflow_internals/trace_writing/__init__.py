@@ -194,6 +194,19 @@ def check_shapes() -> None:
         need(handlers, "_get_tracking_store", label="mlflow.server.handlers")
         need(fastapi_app, "create_fastapi_app", label="mlflow.server.fastapi_app")
         need(environment_variables, "_MLFLOW_SGI_NAME", label="mlflow.environment_variables")
+    try:  # ... and inside MLflow's basic-auth app (`--app-name llmops-basic-auth`)
+        from mlflow.server import auth
+        from mlflow.server.auth import permissions
+    except ImportError as exc:
+        problems.append(f"cannot import mlflow.server.auth (the mlflow[auth] extra) ({exc})")
+    else:
+        need(auth, "BEFORE_REQUEST_VALIDATORS", "_authorize_create_in_experiment_as", "create_app", "store",
+             label="mlflow.server.auth")  # fmt: skip
+        need(permissions, "RESOURCE_TYPE_TRACE", label="mlflow.server.auth.permissions")
+        problems += _signature_problems(
+            getattr(auth, "_authorize_create_in_experiment_as", None), "_authorize_create_in_experiment_as",
+            ["username", "experiment_id", "created_type"],
+        )  # fmt: skip
     if problems:
         raise MlflowShapeError(_shape_message(problems))
 

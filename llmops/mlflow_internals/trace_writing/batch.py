@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mlflow.entities import Trace
@@ -90,13 +90,25 @@ class BatchEndpoint:
         self.store = store
         self.writer = SqlBatchWriter.for_store(store)
 
-    def store_batch(self, traces: list[Trace], prompts: dict[str, list[tuple[str, int]]]) -> dict[str, Any]:
-        """Store ``traces``; returns the answer body. Raises only when the database does not answer."""
+    def store_batch(
+        self,
+        traces: list[Trace],
+        prompts: dict[str, list[tuple[str, int]]],
+        may_write: Callable[[str], str | None] | None = None,
+    ) -> dict[str, Any]:
+        """Store ``traces``; returns the answer body. Raises only when the database does not answer.
+
+        ``may_write(experiment_id)`` returns why the caller may not write traces there (None: it may).
+        """
         assert self.writer is not None
         failed: dict[str, str] = {}
         writable: list[Trace] = []
+        denied: dict[str, str | None] = {}
         for trace in traces:
-            reason = self._refusal(trace)
+            experiment_id = str(trace.info.experiment_id)
+            if may_write is not None and experiment_id not in denied:
+                denied[experiment_id] = may_write(experiment_id)
+            reason = denied.get(experiment_id) or self._refusal(trace)
             if reason:
                 failed[trace.info.trace_id] = reason
             else:
@@ -137,8 +149,15 @@ class BatchEndpoint:
                 # Some are stored already: a retry of a request whose answer was lost, or a trace sent twice.
                 existing = self.writer.existing_trace_ids([t.info.trace_id for t in traces])
                 if existing:
+                    stored = []
+                    for trace in traces:
+                        where = existing.get(trace.info.trace_id)
+                        if where == str(trace.info.experiment_id):
+                            stored.append(trace.info.trace_id)  # the same trace, stored by an earlier try
+                        elif where is not None:  # never touch (or link prompts to) a trace of another experiment
+                            failed[trace.info.trace_id] = "a trace with this id is already stored in another experiment"
                     rest = [t for t in traces if t.info.trace_id not in existing]
-                    return [t.info.trace_id for t in traces if t.info.trace_id in existing] + self._write(rest, failed)
+                    return stored + self._write(rest, failed)
             if _is_unavailable(exc):
                 raise
             if len(traces) == 1:
@@ -183,8 +202,46 @@ def _short(exc: BaseException) -> str:
     return text[:300]
 
 
-def add_batch_endpoint(flask_app: Any) -> None:
-    """Register ``POST BATCH_PATH`` on MLflow's Flask app (idempotent)."""
+def basic_auth_check() -> Callable[[str], str | None]:
+    """For the request being served by MLflow's basic-auth app: may its user write traces in an experiment?
+
+    The check MLflow's basic-auth app makes for ``StartTraceV3`` (update on the experiment, traces not denied),
+    for the user its ``before_request`` hook authenticated; admins may write everywhere.
+    """
+    from flask import g
+    from mlflow.server.auth import _authorize_create_in_experiment_as
+    from mlflow.server.auth import store as auth_store
+    from mlflow.server.auth.permissions import RESOURCE_TYPE_TRACE
+
+    username = getattr(g, "mlflow_authenticated_user", None)
+    if username is None:
+        return lambda experiment_id: "the request is not authenticated"
+    if auth_store.get_user(username).is_admin:
+        return lambda experiment_id: None
+
+    def check(experiment_id: str) -> str | None:
+        if _authorize_create_in_experiment_as(username, experiment_id, RESOURCE_TYPE_TRACE):
+            return None
+        return f"permission denied: user {username!r} may not write traces in experiment {experiment_id}"
+
+    return check
+
+
+def behind_basic_auth(flask_app: Any) -> Any:
+    """The endpoint inside MLflow's basic-auth app: authenticated users reach it (the app denies routes it has no
+    validator for), and each trace is stored only where its user may write (:func:`basic_auth_check`)."""
+    from mlflow.server import auth
+
+    add_batch_endpoint(flask_app, checks=basic_auth_check)
+    # Any authenticated user passes the request gate, as for MLflow's own /users/current; the handler then
+    # authorizes experiment by experiment.
+    auth.BEFORE_REQUEST_VALIDATORS[(BATCH_PATH, "POST")] = lambda: True
+    return auth.create_app(flask_app)
+
+
+def add_batch_endpoint(flask_app: Any, checks: Callable[[], Callable[[str], str | None]] | None = None) -> None:
+    """Register ``POST BATCH_PATH`` on MLflow's Flask app (idempotent). ``checks()``, called once per request,
+    gives the permission check for its user (see :func:`basic_auth_check`); None lets everyone write."""
     from flask import Response, request
 
     if any(rule.rule == BATCH_PATH for rule in flask_app.url_map.iter_rules()):
@@ -210,7 +267,7 @@ def add_batch_endpoint(flask_app: Any) -> None:
         except BadBatch as exc:
             return reply(400, {"message": str(exc)})
         try:
-            return reply(200, endpoint.store_batch(traces, prompts))
+            return reply(200, endpoint.store_batch(traces, prompts, checks() if checks else None))
         except Exception as exc:
             if _is_unavailable(exc):
                 return reply(503, {"message": f"the tracking store did not answer: {_short(exc)}"})

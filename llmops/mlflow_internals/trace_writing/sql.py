@@ -79,16 +79,18 @@ class SqlBatchWriter:
         """Raise MLflow's error if the experiment does not exist or is deleted (a pass is trusted for 30 s)."""
         self._experiment(experiment_id)
 
-    def existing_trace_ids(self, trace_ids: list[str]) -> set[str]:
-        """Which of ``trace_ids`` the store holds already."""
+    def existing_trace_ids(self, trace_ids: list[str]) -> dict[str, str]:
+        """Which of ``trace_ids`` the store holds already, with the experiment each is in."""
         from mlflow.store.tracking.dbmodels.models import SqlTraceInfo
 
-        found: set[str] = set()
+        found: dict[str, str] = {}
         with self.store.ManagedSessionMaker() as session:
             for start in range(0, len(trace_ids), 500):
                 chunk = trace_ids[start : start + 500]
-                rows = session.query(SqlTraceInfo.request_id).filter(SqlTraceInfo.request_id.in_(chunk))
-                found.update(row[0] for row in rows)
+                rows = session.query(SqlTraceInfo.request_id, SqlTraceInfo.experiment_id).filter(
+                    SqlTraceInfo.request_id.in_(chunk)
+                )
+                found.update((trace_id, str(experiment_id)) for trace_id, experiment_id in rows)
         return found
 
     def _artifact_location_tag(self, experiment: Any, trace_id: str) -> dict[str, str]:
