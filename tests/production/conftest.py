@@ -33,6 +33,20 @@ POSTGRES_URI_ENV = "LLMOPS_TEST_POSTGRES_URI"
 _TRACKING_ENV = ("LLMOPS_TRACKING_URI", "MLFLOW_TRACKING_URI")
 
 
+@pytest.fixture(autouse=True)
+def _restore_tracking_uri():
+    """setup() points MLflow at a server (maybe one that asks for credentials) and an experiment of it: every test
+    after a production test finds the store and the active experiment it had."""
+    import mlflow
+    from mlflow.tracking.fluent import _get_experiment_id
+
+    previous_uri, previous_experiment = mlflow.get_tracking_uri(), _get_experiment_id()
+    yield
+    mlflow.set_tracking_uri(previous_uri)
+    if previous_experiment is not None:
+        mlflow.set_experiment(experiment_id=previous_experiment)
+
+
 @pytest.fixture(scope="session")
 def postgres_uri() -> Iterator[str]:
     """The admin URI (``postgresql://user@host:port/postgres``) of the cluster the production tests use."""

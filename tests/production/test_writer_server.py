@@ -65,16 +65,6 @@ def _burst_through(server, experiment: str, n: int) -> tuple[int, int, int]:
     return after.stored - before.stored, after.lost - before.lost, _count_traces(server, setup.experiment_id)
 
 
-@pytest.fixture(autouse=True)
-def _restore_tracking_uri():
-    """setup() points MLflow at the server; the tests after these find the store they had."""
-    import mlflow
-
-    previous = mlflow.get_tracking_uri()
-    yield
-    mlflow.set_tracking_uri(previous)
-
-
 @pytest.fixture(scope="module")
 def kb_chroma(tmp_path_factory) -> Path:
     from llmops.rag import ingest
