@@ -75,13 +75,13 @@ def kb_chroma(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def traced_server(mlflow_server, request):
-    """``setup()`` pointed at the module's server, undone afterwards; yields a function to (re)configure it."""
+def traced_server(request):
+    """``configure(server, **setup_kwargs)``: ``setup()`` pointed at ``server``, undone after the test."""
     import llmops.tracing as tracing
 
-    def configure(**kwargs):
+    def configure(server, **kwargs):
         name = "writer-" + re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)[:60]
-        return tracing.setup(mlflow_server.url, name, autolog=False, **kwargs)
+        return tracing.setup(server.url, name, autolog=False, **kwargs)
 
     yield configure
     tracing.flush(30)
@@ -211,10 +211,13 @@ def test_an_analyzer_trace_reads_back_the_same_from_sqlite_and_through_the_serve
 # ---------------------------------------------------------------------------------------------------------
 
 
-def test_a_server_killed_mid_burst_and_restarted_10s_later_loses_no_trace(mlflow_server, traced_server, caplog):
+@pytest.mark.parametrize("server_fixture", ["mlflow_server", "plain_mlflow_server"], ids=["llmops-server", "plain-mlflow-server"])
+def test_a_server_killed_mid_burst_and_restarted_10s_later_loses_no_trace(server_fixture, request, traced_server, caplog):
     import llmops.tracing as tracing
 
-    setup = traced_server(server_wait=180, batch_size=20)
+    # llmops server: batches through its endpoint; a plain mlflow server: StartTraceV3 + OTLP, retried step by step.
+    mlflow_server = request.getfixturevalue(server_fixture)
+    setup = traced_server(mlflow_server, server_wait=180, batch_size=20)
     before = tracing.stats()
     caplog.set_level(logging.WARNING, logger="llmops.tracing.http_writer")
 
