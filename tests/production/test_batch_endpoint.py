@@ -4,6 +4,7 @@ has no such endpoint and the writer stores through MLflow's own API instead, los
 
 from __future__ import annotations
 
+import gzip
 import logging
 import re
 import time
@@ -124,6 +125,15 @@ def test_an_unreadable_batch_gets_http_400_naming_the_trace(mlflow_server, new_t
 
     answer = requests.post(mlflow_server.url + BATCH_PATH, data=b"not json", timeout=30)
     assert answer.status_code == 400 and "not JSON" in answer.json()["message"]
+
+    gzipped = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    answer = requests.post(mlflow_server.url + BATCH_PATH, data=b"not gzip", headers=gzipped, timeout=30)
+    assert answer.status_code == 400 and "not valid gzip" in answer.json()["message"]
+    # 100 MB of zeros in ~100 kB: refused without inflating it past the server's 64 MB limit.
+    bomb = gzip.compress(b"0" * 100_000_000, compresslevel=9)
+    answer = requests.post(mlflow_server.url + BATCH_PATH, data=bomb, headers=gzipped, timeout=60)
+    assert answer.status_code == 413 and "send smaller batches" in answer.json()["message"]
+    assert requests.get(mlflow_server.url + "/health", timeout=30).status_code == 200
 
 
 def test_a_plain_mlflow_server_gets_every_trace_through_mlflows_own_api(plain_mlflow_server, caplog):

@@ -122,12 +122,12 @@ class ServerApi:
         """llmops' batch endpoint (``llmops server``): whole traces (or their ``encode_trace`` bytes), many per
         request. ``data`` is the answer (``stored``, ``failed``, ``unlinked``); a plain ``mlflow server`` answers
         404, a body over the server's (or its proxy's) limit 413."""
-        from llmops.mlflow_internals.trace_writing.batch import BATCH_PATH, encode_batch
+        from llmops.mlflow_internals.trace_writing.batch import BATCH_PATH, encode_batch, gzip_body
 
+        body, headers = gzip_body(encode_batch(traces, prompts))
         return self._request(
-            BATCH_PATH, "POST", answer=True, data=encode_batch(traces, prompts),
-            extra_headers={"Content-Type": "application/json"},
-        )  # fmt: skip
+            BATCH_PATH, "POST", answer=True, data=body, extra_headers={"Content-Type": "application/json", **headers}
+        )
 
     def link_prompts(self, trace_id: str, prompts: Sequence[PromptVersion]) -> ServerReply:
         from mlflow.protos.service_pb2 import LinkPromptsToTrace
