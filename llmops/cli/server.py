@@ -92,13 +92,14 @@ def _announce(
 ) -> None:
     from llmops.server.postgres import redact_uri
 
+    authenticated = bool(app and "basic-auth" in app)
     console.print(f"MLflow tracking server ready in {seconds:.0f} s: [bold]{url}[/] (UI and REST API)")
     if app:
         console.print("  with llmops' trace-batch endpoint (many traces per request)")
-    if app and "basic-auth" in app:
+    if authenticated:
         console.print("  with MLflow's users and permissions: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD")
     console.print(f"  backend store: {redact_uri(backend_store_uri)}; artifacts: {artifacts_dir.absolute()}")
-    if host not in ("127.0.0.1", "localhost", "::1") and not (app and "basic-auth" in app):
+    if host not in ("127.0.0.1", "localhost", "::1") and not authenticated:
         console.print(f"  [yellow]bound to {host}: reachable from the network, with no authentication[/]")
     console.print("Point llmops (and MLflow) at it, in another shell:")
     console.print(f"  export LLMOPS_TRACKING_URI={url}", highlight=False, soft_wrap=True)

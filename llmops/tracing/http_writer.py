@@ -32,6 +32,7 @@ trace it already holds as stored).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -96,7 +97,6 @@ class _Job:
     info_done: bool = False
     spans_done: bool = False
     prompts_done: bool = False
-    sized: bool = False
     encoded: bytes | None = None  # the trace's JSON for the batch endpoint, made once
     error: str | None = None
 
@@ -267,9 +267,7 @@ class HttpBatchWriter:
 
     def _start_traces(self, jobs: list[_Job], attempt: _Round) -> None:
         for job in jobs:
-            if not job.sized:
-                add_size_stats(job.item.trace)
-                job.sized = True
+            add_size_stats(job.item.trace)
         for job, reply in zip(jobs, self._map(lambda job: self.api.start_trace(job.item.trace), jobs)):
             if reply.ok:
                 job.info_done = True
@@ -362,15 +360,14 @@ class HttpBatchWriter:
         return stored, len(jobs) - stored
 
 
-def _chunks(jobs: list[_Job], max_bytes: int | None = None) -> list[list[_Job]]:
-    """Consecutive groups of at most MAX_SPANS_PER_REQUEST spans (and ``max_bytes`` of encoded traces)."""
+def _chunks(jobs: list[_Job], max_bytes: float = math.inf) -> list[list[_Job]]:
+    """Consecutive groups of at most MAX_SPANS_PER_REQUEST spans and ``max_bytes`` of encoded traces."""
     chunks: list[list[_Job]] = [[]]
     spans = size = 0
     for job in jobs:
         count = len(job.item.trace.data.spans)
-        length = len(job.encoded or b"") if max_bytes is not None else 0
-        full = spans + count > MAX_SPANS_PER_REQUEST or (max_bytes is not None and size + length > max_bytes)
-        if chunks[-1] and full:
+        length = len(job.encoded or b"")
+        if chunks[-1] and (spans + count > MAX_SPANS_PER_REQUEST or size + length > max_bytes):
             chunks.append([])
             spans = size = 0
         chunks[-1].append(job)

@@ -65,6 +65,21 @@ def _burst_through(server, experiment: str, n: int) -> tuple[int, int, int]:
     return after.stored - before.stored, after.lost - before.lost, _count_traces(server, setup.experiment_id)
 
 
+def _analyze_against(monkeypatch, server, experiment: str, chroma: Path, tmp_path: Path, **extra: str) -> None:
+    """The environment `llmops analyze` runs in for these tests: ``server``'s experiment, the test's folders."""
+    env = {
+        "LLMOPS_TRACKING_URI": server.url,
+        "LLMOPS_EXPERIMENT": experiment,
+        "LLMOPS_CHROMA_DIR": str(chroma),
+        "LLMOPS_TICKETS_DB": str(tmp_path / "tickets.db"),
+        "LLMOPS_PROMPTS_DIR": str(REPO / "prompts"),
+        "LLMOPS_DATA_DIR": str(REPO / "data"),
+        **extra,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
 @pytest.fixture(scope="module")
 def kb_chroma(tmp_path_factory) -> Path:
     from llmops.rag import ingest
@@ -253,17 +268,7 @@ def test_a_server_down_past_the_limit_fails_llmops_analyze_naming_the_lost_trace
     import llmops.tracing as tracing
     from llmops.cli import app
 
-    env = {
-        "LLMOPS_TRACKING_URI": mlflow_server.url,
-        "LLMOPS_EXPERIMENT": "writer-outage",
-        "LLMOPS_CHROMA_DIR": str(kb_chroma),
-        "LLMOPS_TICKETS_DB": str(tmp_path / "tickets.db"),
-        "LLMOPS_PROMPTS_DIR": str(REPO / "prompts"),
-        "LLMOPS_DATA_DIR": str(REPO / "data"),
-        "LLMOPS_TRACE_SERVER_WAIT": "2",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    _analyze_against(monkeypatch, mlflow_server, "writer-outage", kb_chroma, tmp_path, LLMOPS_TRACE_SERVER_WAIT="2")
     comments = tmp_path / "comments.csv"
     comments.write_text(
         "comment_id,customer_id,channel,text\n"
@@ -311,18 +316,10 @@ def test_a_server_refusing_the_credentials_is_one_clear_line_and_the_right_ones_
     password = basic_auth
     server = mlflow_server_factory(app="basic-auth")  # MLflow's own authentication app, no llmops endpoint
 
-    env = {
-        "LLMOPS_TRACKING_URI": server.url,
-        "LLMOPS_EXPERIMENT": "writer-auth",
-        "LLMOPS_CHROMA_DIR": str(kb_chroma),
-        "LLMOPS_TICKETS_DB": str(tmp_path / "tickets.db"),
-        "LLMOPS_PROMPTS_DIR": str(REPO / "prompts"),
-        "LLMOPS_DATA_DIR": str(REPO / "data"),
-        "MLFLOW_TRACKING_USERNAME": "admin",
-        "MLFLOW_TRACKING_PASSWORD": "not-the-password",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    _analyze_against(
+        monkeypatch, server, "writer-auth", kb_chroma, tmp_path,
+        MLFLOW_TRACKING_USERNAME="admin", MLFLOW_TRACKING_PASSWORD="not-the-password",
+    )  # fmt: skip
     comments = tmp_path / "comments.csv"
     comments.write_text("comment_id,customer_id,channel,text\nC1,CUST-0008,email,Ma facture est fausse\n")
     try:

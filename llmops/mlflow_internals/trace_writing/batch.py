@@ -288,15 +288,17 @@ def add_batch_endpoint(flask_app: Any, checks: Callable[[], Callable[[str], str 
         endpoint = endpoints[0]
         if endpoint.writer is None:
             return reply(501, {"message": "this server's tracking store cannot take trace batches; use MLflow's API"})
-        too_large = reply(413, {"message": f"a batch is at most {limit} bytes: send smaller batches"})
+        def too_large() -> Response:
+            return reply(413, {"message": f"a batch is at most {limit} bytes: send smaller batches"})
+
         if (request.content_length or 0) > limit:
-            return too_large
+            return too_large()
         try:
             body = request.get_data()
             if request.headers.get("Content-Encoding", "").lower() == "gzip":
                 body = gunzip(body, limit)
                 if body is None:
-                    return too_large
+                    return too_large()
             traces, prompts = decode_batch(body)
         except BadBatch as exc:
             return reply(400, {"message": str(exc)})

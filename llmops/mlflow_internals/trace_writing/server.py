@@ -139,8 +139,12 @@ class ServerApi:
 
 
 def add_size_stats(trace: Trace) -> None:
-    """The ``mlflow.trace.sizeBytes`` / ``sizeStats`` metadata MLflow's exporter adds before ``start_trace``."""
-    add_size_stats_to_trace_metadata(trace)
+    """The ``mlflow.trace.sizeBytes`` / ``sizeStats`` metadata MLflow's exporter adds before ``start_trace``
+    (once: a trace sent again after a failure keeps the figures it has)."""
+    from mlflow.tracing.constant import TraceMetadataKey
+
+    if TraceMetadataKey.SIZE_BYTES not in trace.info.trace_metadata:
+        add_size_stats_to_trace_metadata(trace)
 
 
 def is_tracking_server(tracking_uri: str) -> bool:

@@ -199,14 +199,8 @@ def per_context_autolog_sessions() -> None:
 
     @asynccontextmanager
     async def astart_session(cls, integration):
-        previous = current.get()
-        if previous is None:
-            current.set(safety.AutologgingSession(integration, uuid.uuid4().hex))
-        try:
-            yield current.get()
-        finally:
-            if previous is None:
-                current.set(None)
+        with start_session(cls, integration) as session:
+            yield session
 
     manager.start_session = classmethod(start_session)
     manager.astart_session = classmethod(astart_session)
